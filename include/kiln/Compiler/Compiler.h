@@ -1,0 +1,38 @@
+// The compiler driver: model file in, artifact or stage text out.
+#ifndef KILN_COMPILER_COMPILER_H
+#define KILN_COMPILER_COMPILER_H
+
+#include "kiln/Compiler/CompilerOptions.h"
+#include "kiln/Frontend/ONNX/Importer.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Error.h"
+
+namespace kiln {
+
+enum class EmitKind {
+  SharedLibrary, ///< OUT: a shared library loadable by the runtime
+  Object,        ///< OUT.o and OUT.h: embeddable without the runtime
+  Kiln,          ///< kiln dialect after graph passes (fusion regions formed)
+  Linalg,        ///< linalg on tensors
+  LLVMDialect,   ///< the LLVM dialect, entry point added
+  LLVMIR,        ///< optimized LLVM IR
+  Assembly,      ///< target assembly
+};
+
+/// Parses "so", "obj", "kiln", "linalg", "llvm-dialect", "llvm", "asm".
+std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
+
+/// Creates a context with every dialect and interface the compiler needs.
+std::unique_ptr<mlir::MLIRContext> createCompilerContext();
+
+/// Compiles `inputPath` (.onnx, .onnxtxt, or .mlir in the kiln dialect) and writes
+/// `outputPath` ("-" is stdout for text). Errors were already reported as diagnostics
+/// on `context` when the returned error says so; its message is then a summary.
+llvm::Error compileModel(mlir::MLIRContext &context, llvm::StringRef inputPath,
+                         llvm::StringRef outputPath, EmitKind emit,
+                         const ImportOptions &importOptions, const CompilerOptions &options);
+
+} // namespace kiln
+
+#endif

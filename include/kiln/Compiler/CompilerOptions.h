@@ -1,0 +1,23 @@
+// The one options struct every Kiln pipeline is built from.
+#ifndef KILN_COMPILER_COMPILEROPTIONS_H
+#define KILN_COMPILER_COMPILEROPTIONS_H
+
+#include <string>
+
+namespace kiln {
+
+struct CompilerOptions {
+  /// LLVM target triple and CPU; empty means the host.
+  std::string targetTriple;
+  std::string targetCPU;
+  /// LLVM optimization level for the generated code (0-3).
+  unsigned optLevel = 3;
+  /// Form kiln.fusion regions (off: every op is its own function).
+  bool fuse = true;
+  /// Prefix of the exported symbols: <prefix>_run, <prefix>_signature.
+  std::string symbolPrefix = "kiln_model";
+};
+
+} // namespace kiln
+
+#endif

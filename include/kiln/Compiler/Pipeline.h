@@ -1,0 +1,25 @@
+// Kiln's pass pipelines, built from CompilerOptions and registered for kiln-opt.
+#ifndef KILN_COMPILER_PIPELINE_H
+#define KILN_COMPILER_PIPELINE_H
+
+#include "kiln/Compiler/CompilerOptions.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+/// Graph level, on kiln: decompose, fold, CSE, form fusion regions.
+void buildGraphPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+/// Outline fusions and lower kiln to linalg on tensors, fusing elementwise generics.
+void buildLinalgPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+/// Bufferize and lower linalg on tensors to the LLVM dialect (CPU).
+void buildCPULoweringPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+/// All three: what kiln-compile runs before translating to LLVM IR.
+void buildCPUPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+
+/// Registers kiln-graph-pipeline, kiln-linalg-pipeline, kiln-cpu-lowering-pipeline
+/// and kiln-cpu-pipeline with the pass registry.
+void registerPipelines();
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,24 @@
+// Kiln's graph-level passes: declarations and registration.
+#ifndef KILN_TRANSFORMS_PASSES_H
+#define KILN_TRANSFORMS_PASSES_H
+
+#include "kiln/Dialect/Kiln/KilnDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "kiln/Transforms/Passes.h.inc"
+
+/// Patterns rewriting composite ops (batch_norm) into core kiln ops.
+void populateDecomposePatterns(mlir::RewritePatternSet &patterns);
+
+/// Wraps groups of ops of `func` into kiln.fusion regions (see the kiln-fuse pass).
+void formFusionRegions(mlir::func::FuncOp func);
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/Transforms/Passes.h.inc"
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,53 @@
+// Kiln's graph-level passes on the kiln dialect.
+#ifndef KILN_TRANSFORMS_PASSES_TD
+#define KILN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KilnDecompose : Pass<"kiln-decompose", "mlir::func::FuncOp"> {
+  let summary = "Rewrite composite kiln ops into core elementwise ops";
+  let description = [{
+    Rewrites `kiln.batch_norm` into a per-channel multiply and add. With constant
+    statistics the per-channel factors fold to constants:
+
+    ```mlir
+    %y = kiln.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-05 : f64} : (...) -> tensor<1x4x8x8xf32>
+    // becomes
+    %k = ... (s / sqrt(v + eps), reshaped to [4, 1, 1])
+    %y0 = kiln.mul %x, %k
+    %y = kiln.add %y0, %c   // c = b - m * k
+    ```
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
+  let summary = "Group kiln ops into kiln.fusion regions";
+  let description = [{
+    Forms the units of code generation, as XLA does: every compute op lands in exactly
+    one `kiln.fusion`. A region grows from a root (the last op of a chain) up through
+    producers that are elementwise and used only inside the region, and through one
+    matmul or convolution producer whose elementwise epilogue (bias, activation,
+    residual add) it then holds. Constants and reshapes stay outside.
+
+    ```mlir
+    %0 = kiln.matmul %a, %b
+    %1 = kiln.add %0, %bias
+    %2 = kiln.relu %1
+    // becomes
+    %2 = kiln.fusion (%a, %b, %bias) { matmul; add; relu; kiln.yield }
+    ```
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+def KilnOutlineFusions : Pass<"kiln-outline-fusions", "mlir::ModuleOp"> {
+  let summary = "Turn each kiln.fusion into a private function and a call";
+  let description = [{
+    Each region becomes `func.func private @<parent>_fusion_<N>` and the op becomes a
+    `func.call`, so every fusion is compiled as one function.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+#endif

@@ -1,0 +1,143 @@
+// The compiler driver: import, run the pipelines, and write an artifact or a stage.
+#include "kiln/Compiler/Compiler.h"
+#include "kiln/Compiler/Pipeline.h"
+#include "kiln/Compiler/Signature.h"
+#include "kiln/Dialect/Kiln/KilnDialect.h"
+#include "kiln/Target/CPU/CPUTarget.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+using namespace kiln;
+
+std::optional<EmitKind> kiln::parseEmitKind(StringRef name) {
+  return llvm::StringSwitch<std::optional<EmitKind>>(name)
+      .Case("so", EmitKind::SharedLibrary)
+      .Case("obj", EmitKind::Object)
+      .Case("kiln", EmitKind::Kiln)
+      .Case("linalg", EmitKind::Linalg)
+      .Case("llvm-dialect", EmitKind::LLVMDialect)
+      .Case("llvm", EmitKind::LLVMIR)
+      .Case("asm", EmitKind::Assembly)
+      .Default(std::nullopt);
+}
+
+std::unique_ptr<MLIRContext> kiln::createCompilerContext() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<KilnDialect>();
+  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  context->loadDialect<KilnDialect, func::FuncDialect>();
+  return context;
+}
+
+static llvm::Error reported(const Twine &what) {
+  return llvm::createStringError(what.str());
+}
+
+static llvm::Error writeFile(StringRef path, StringRef contents) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file)
+    return llvm::createStringError("cannot write " + path.str() + ": " + error);
+  file->os() << contents;
+  file->keep();
+  return llvm::Error::success();
+}
+
+static std::string printModule(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os, OpPrintingFlags().elideLargeElementsAttrs(16).elideLargeResourceString(64));
+  return text;
+}
+
+static OwningOpRef<ModuleOp> load(MLIRContext &context, StringRef path,
+                                  const ImportOptions &importOptions) {
+  if (llvm::sys::path::extension(path) == ".mlir")
+    return parseSourceFile<ModuleOp>(path, &context);
+  return importONNXFile(&context, path, importOptions);
+}
+
+static LogicalResult runPipeline(ModuleOp module,
+                                 function_ref<void(OpPassManager &)> build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  return pm.run(module);
+}
+
+llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, StringRef outputPath,
+                               EmitKind emit, const ImportOptions &importOptions,
+                               const CompilerOptions &options) {
+  OwningOpRef<ModuleOp> module = load(context, inputPath, importOptions);
+  if (!module)
+    return reported("could not load " + inputPath);
+  auto main = module->lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return reported(inputPath + " has no @main function");
+  auto signature = ModelSignature::fromFunction(main);
+  if (failed(signature))
+    return reported("unsupported model signature");
+
+  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildGraphPipeline(pm, options); })))
+    return reported("graph passes failed");
+  if (emit == EmitKind::Kiln)
+    return writeFile(outputPath, printModule(*module));
+  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildLinalgPipeline(pm, options); })))
+    return reported("lowering to linalg failed");
+  if (emit == EmitKind::Linalg)
+    return writeFile(outputPath, printModule(*module));
+  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildCPULoweringPipeline(pm, options); })))
+    return reported("lowering to the LLVM dialect failed");
+  if (auto err = addEntryPoint(*module, signature->serialize(), options))
+    return err;
+  if (emit == EmitKind::LLVMDialect)
+    return writeFile(outputPath, printModule(*module));
+
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateAndOptimize(*module, llvmContext, options);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (emit == EmitKind::LLVMIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    (*llvmModule)->print(os, nullptr);
+    return writeFile(outputPath, text);
+  }
+  bool assembly = emit == EmitKind::Assembly;
+  auto code = emitMachineCode(**llvmModule, options,
+                              assembly ? CodeGenFileKind::Assembly : CodeGenFileKind::Object);
+  if (!code)
+    return code.takeError();
+  if (assembly)
+    return writeFile(outputPath, *code);
+  if (emit == EmitKind::Object) {
+    std::string base = outputPath.str();
+    if (StringRef(base).ends_with(".o"))
+      base.resize(base.size() - 2);
+    if (auto err = writeFile(base + ".o", *code))
+      return err;
+    return writeFile(base + ".h", signature->cHeader(options.symbolPrefix, inputPath));
+  }
+  // Shared library: the object goes to a temporary file that lld links.
+  SmallString<128> objectPath;
+  int fd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objectPath))
+    return llvm::createStringError("cannot create a temporary file: " + ec.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << *code;
+  }
+  llvm::Error linked = linkSharedLibrary(objectPath, outputPath, options.targetTriple.empty());
+  llvm::sys::fs::remove(objectPath);
+  return linked;
+}

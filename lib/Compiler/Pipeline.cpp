@@ -1,0 +1,86 @@
+// Kiln's pass pipelines, built from CompilerOptions; kiln-opt registers the same ones,
+// so `kiln-opt --kiln-cpu-pipeline` reproduces what kiln-compile runs.
+#include "kiln/Compiler/Pipeline.h"
+#include "kiln/Conversion/Passes.h"
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createKilnDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (options.fuse)
+    pm.addNestedPass<func::FuncOp>(createKilnFuse());
+}
+
+void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &) {
+  pm.addPass(createKilnOutlineFusions());
+  pm.addPass(createConvertKilnToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  // Inside each outlined fusion, chains of elementwise generics become one loop nest,
+  // so their intermediates are never stored.
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Results become caller-provided buffers: the runtime passes output memory in.
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcToLLVM;
+  funcToLLVM.useBarePtrCallConv = true; // Plain pointers: a C-callable entry point.
+  pm.addPass(createConvertFuncToLLVMPass(funcToLLVM));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void kiln::buildCPUPipeline(OpPassManager &pm, const CompilerOptions &options) {
+  buildGraphPipeline(pm, options);
+  buildLinalgPipeline(pm, options);
+  buildCPULoweringPipeline(pm, options);
+}
+
+void kiln::registerPipelines() {
+  static CompilerOptions defaults;
+  PassPipelineRegistration<>("kiln-graph-pipeline", "Kiln graph passes: decompose, fold, fuse",
+                             [](OpPassManager &pm) { buildGraphPipeline(pm, defaults); });
+  PassPipelineRegistration<>("kiln-linalg-pipeline",
+                             "Outline fusions and lower kiln to linalg on tensors",
+                             [](OpPassManager &pm) { buildLinalgPipeline(pm, defaults); });
+  PassPipelineRegistration<>("kiln-cpu-lowering-pipeline",
+                             "Bufferize and lower linalg to the LLVM dialect",
+                             [](OpPassManager &pm) { buildCPULoweringPipeline(pm, defaults); });
+  PassPipelineRegistration<>("kiln-cpu-pipeline",
+                             "The whole CPU pipeline, kiln to the LLVM dialect",
+                             [](OpPassManager &pm) { buildCPUPipeline(pm, defaults); });
+}

@@ -1,0 +1,190 @@
+// Lowering of kiln's elementwise ops (unary, binary, clip, cast) to broadcasting
+// linalg.generic ops whose bodies use arith and math.
+#include "LinalgBuilders.h"
+#include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::lowering;
+
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+
+/// Scalar semantics of one kiln op on element values; null if the type is unsupported.
+template <typename OpTy> struct Scalar;
+
+#define KILN_FLOAT_UNARY(OP, MATH)                                                         \
+  template <> struct Scalar<OP> {                                                          \
+    static Value apply(OP, OpBuilder &b, Location loc, Type t, ValueRange a) {             \
+      return isFloat(t) ? b.create<MATH>(loc, a[0]).getResult() : Value();                  \
+    }                                                                                      \
+  };
+KILN_FLOAT_UNARY(ExpOp, math::ExpOp)
+KILN_FLOAT_UNARY(LogOp, math::LogOp)
+KILN_FLOAT_UNARY(SqrtOp, math::SqrtOp)
+KILN_FLOAT_UNARY(TanhOp, math::TanhOp)
+KILN_FLOAT_UNARY(ErfOp, math::ErfOp)
+KILN_FLOAT_UNARY(FloorOp, math::FloorOp)
+KILN_FLOAT_UNARY(CeilOp, math::CeilOp)
+#undef KILN_FLOAT_UNARY
+
+template <> struct Scalar<NegOp> {
+  static Value apply(NegOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (isFloat(t))
+      return b.create<arith::NegFOp>(loc, a[0]);
+    return b.create<arith::SubIOp>(loc, scalarConstant(b, loc, t, 0), a[0]);
+  }
+};
+template <> struct Scalar<AbsOp> {
+  static Value apply(AbsOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (isFloat(t))
+      return b.create<math::AbsFOp>(loc, a[0]);
+    return b.create<math::AbsIOp>(loc, a[0]);
+  }
+};
+template <> struct Scalar<ReciprocalOp> {
+  static Value apply(ReciprocalOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (!isFloat(t))
+      return {};
+    return b.create<arith::DivFOp>(loc, scalarConstant(b, loc, t, 1), a[0]);
+  }
+};
+template <> struct Scalar<SigmoidOp> {
+  static Value apply(SigmoidOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (!isFloat(t))
+      return {};
+    Value one = scalarConstant(b, loc, t, 1);
+    Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, a[0]));
+    return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e));
+  }
+};
+template <> struct Scalar<ReluOp> {
+  static Value apply(ReluOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    Value zero = scalarConstant(b, loc, t, 0);
+    if (isFloat(t))
+      return b.create<arith::MaximumFOp>(loc, a[0], zero);
+    return b.create<arith::MaxSIOp>(loc, a[0], zero);
+  }
+};
+template <> struct Scalar<ClipOp> {
+  static Value apply(ClipOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    double lo = op.getMin().convertToDouble(), hi = op.getMax().convertToDouble();
+    if (isFloat(t)) {
+      Value x = b.create<arith::MaximumFOp>(loc, a[0], scalarConstant(b, loc, t, lo));
+      return b.create<arith::MinimumFOp>(loc, x, scalarConstant(b, loc, t, hi));
+    }
+    unsigned w = t.getIntOrFloatBitWidth();
+    double tmin = w >= 64 ? -9.2e18 : -std::ldexp(1.0, w - 1);
+    double tmax = w >= 64 ? 9.2e18 : std::ldexp(1.0, w - 1) - 1;
+    Value x = b.create<arith::MaxSIOp>(loc, a[0], scalarConstant(b, loc, t, std::max(lo, tmin)));
+    return b.create<arith::MinSIOp>(loc, x, scalarConstant(b, loc, t, std::min(hi, tmax)));
+  }
+};
+
+#define KILN_BINARY(OP, FOP, IOP)                                                          \
+  template <> struct Scalar<OP> {                                                          \
+    static Value apply(OP, OpBuilder &b, Location loc, Type t, ValueRange a) {             \
+      if (isFloat(t))                                                                      \
+        return b.create<FOP>(loc, a[0], a[1]);                                             \
+      if (t.isInteger(1))                                                                  \
+        return {};                                                                         \
+      return b.create<IOP>(loc, a[0], a[1]);                                               \
+    }                                                                                      \
+  };
+KILN_BINARY(AddOp, arith::AddFOp, arith::AddIOp)
+KILN_BINARY(SubOp, arith::SubFOp, arith::SubIOp)
+KILN_BINARY(MulOp, arith::MulFOp, arith::MulIOp)
+KILN_BINARY(DivOp, arith::DivFOp, arith::DivSIOp)
+KILN_BINARY(MaxOp, arith::MaximumFOp, arith::MaxSIOp)
+KILN_BINARY(MinOp, arith::MinimumFOp, arith::MinSIOp)
+KILN_BINARY(PowOp, math::PowFOp, math::IPowIOp)
+#undef KILN_BINARY
+
+/// Lowers any elementwise kiln op through its Scalar<> semantics.
+template <typename OpTy> struct ElementwiseLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    Type et = type.getElementType();
+    bool supported = true;
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), type, op->getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value v = Scalar<OpTy>::apply(op, b, loc, et, args.drop_back());
+          if (!v) {
+            supported = false;
+            return args.back();
+          }
+          return v;
+        });
+    if (!supported) {
+      rewriter.eraseOp(result.getDefiningOp());
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Converts one element from `from` to `to` with ONNX Cast semantics.
+Value castScalar(OpBuilder &b, Location loc, Value x, Type from, Type to) {
+  if (from == to)
+    return x;
+  bool fromF = isFloat(from), toF = isFloat(to);
+  if (to.isInteger(1)) {
+    Value zero = scalarConstant(b, loc, from, 0);
+    if (fromF)
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, x, zero);
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, x, zero);
+  }
+  if (fromF && toF) {
+    if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+      return b.create<arith::ExtFOp>(loc, to, x);
+    if (from.getIntOrFloatBitWidth() > to.getIntOrFloatBitWidth())
+      return b.create<arith::TruncFOp>(loc, to, x);
+    // f16 <-> bf16: through f32.
+    Value wide = b.create<arith::ExtFOp>(loc, b.getF32Type(), x);
+    return b.create<arith::TruncFOp>(loc, to, wide);
+  }
+  if (fromF)
+    return b.create<arith::FPToSIOp>(loc, to, x);
+  if (toF)
+    return from.isInteger(1) ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
+                             : b.create<arith::SIToFPOp>(loc, to, x).getResult();
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return from.isInteger(1) ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
+                             : b.create<arith::ExtSIOp>(loc, to, x).getResult();
+  return b.create<arith::TruncIOp>(loc, to, x);
+}
+
+struct CastLowering : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp op, PatternRewriter &rewriter) const override {
+    Type from = op.getInput().getType().getElementType();
+    Type to = op.getType().getElementType();
+    rewriter.replaceOp(op, buildElementwise(rewriter, op.getLoc(), op.getType(), op.getInput(),
+                                            [&](OpBuilder &b, Location loc, ValueRange args) {
+                                              return castScalar(b, loc, args[0], from, to);
+                                            }));
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<ElementwiseLowering<NegOp>, ElementwiseLowering<AbsOp>,
+               ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
+               ElementwiseLowering<SqrtOp>, ElementwiseLowering<ReciprocalOp>,
+               ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
+               ElementwiseLowering<ReluOp>, ElementwiseLowering<ErfOp>,
+               ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,
+               ElementwiseLowering<ClipOp>>(ctx);
+  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+               ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+               ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
+               ElementwiseLowering<MinOp>>(ctx);
+  patterns.add<CastLowering>(ctx);
+}

@@ -1,0 +1,125 @@
+// Small builders shared by the kiln-to-linalg lowerings: empty and filled tensors,
+// broadcasting indexing maps, scalar constants and generic ops.
+#ifndef KILN_LIB_CONVERSION_KILNTOLINALG_LINALGBUILDERS_H
+#define KILN_LIB_CONVERSION_KILNTOLINALG_LINALGBUILDERS_H
+
+#include "kiln/Dialect/Kiln/KilnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+namespace kiln::lowering {
+
+using namespace mlir;
+
+using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+inline Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type) {
+  return b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
+}
+
+/// A scalar constant of element type `et` holding `v` (rounded or truncated).
+inline Value scalarConstant(OpBuilder &b, Location loc, Type et, double v) {
+  if (auto f = dyn_cast<FloatType>(et))
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(f, v));
+  return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(et, (int64_t)v));
+}
+
+/// The lowest value of `et` (-inf for floats), the identity of max.
+inline Value lowestConstant(OpBuilder &b, Location loc, Type et) {
+  if (isa<FloatType>(et))
+    return scalarConstant(b, loc, et, -std::numeric_limits<double>::infinity());
+  return b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(et, APInt::getSignedMinValue(et.getIntOrFloatBitWidth())));
+}
+
+/// The highest value of `et` (+inf for floats), the identity of min.
+inline Value highestConstant(OpBuilder &b, Location loc, Type et) {
+  if (isa<FloatType>(et))
+    return scalarConstant(b, loc, et, std::numeric_limits<double>::infinity());
+  return b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(et, APInt::getSignedMaxValue(et.getIntOrFloatBitWidth())));
+}
+
+inline Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, Value scalar) {
+  Value empty = emptyTensor(b, loc, type);
+  return b.create<linalg::FillOp>(loc, scalar, empty).getResult(0);
+}
+
+/// Indexing map reading `operand` (right-aligned numpy broadcasting) inside a loop
+/// nest over `resultShape`: size-1 dimensions that broadcast read index 0.
+inline AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operand,
+                              ArrayRef<int64_t> resultShape) {
+  SmallVector<AffineExpr> exprs;
+  size_t offset = resultShape.size() - operand.size();
+  for (size_t d = 0; d < operand.size(); ++d)
+    exprs.push_back(operand[d] == 1 && resultShape[d + offset] != 1
+                        ? getAffineConstantExpr(0, ctx)
+                        : getAffineDimExpr(d + offset, ctx));
+  return AffineMap::get(resultShape.size(), 0, exprs, ctx);
+}
+
+inline SmallVector<utils::IteratorType> parallelLoops(size_t n) {
+  return SmallVector<utils::IteratorType>(n, utils::IteratorType::parallel);
+}
+
+/// A generic producing one tensor of `type` from `inputs` with the given maps (the
+/// output's map last) and iterators.
+inline Value buildGeneric(OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+                          Value init, ArrayRef<AffineMap> maps,
+                          ArrayRef<utils::IteratorType> iterators, BodyFn body) {
+  auto op = b.create<linalg::GenericOp>(
+      loc, TypeRange{type}, inputs, ValueRange{init}, maps, iterators, "", "",
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        nb.create<linalg::YieldOp>(nloc, body(nb, nloc, args));
+      });
+  return op.getResult(0);
+}
+
+/// An elementwise generic over `type`'s shape that broadcasts every input.
+inline Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType type,
+                              ValueRange inputs, BodyFn body) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  for (Value v : inputs)
+    maps.push_back(broadcastMap(ctx, cast<RankedTensorType>(v.getType()).getShape(),
+                                type.getShape()));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(type.getRank(), ctx));
+  return buildGeneric(b, loc, type, inputs, emptyTensor(b, loc, type), maps,
+                      parallelLoops(type.getRank()), body);
+}
+
+/// Reshapes between static shapes through collapse_shape / expand_shape.
+inline Value reshapeTensor(OpBuilder &b, Location loc, Value v, RankedTensorType to) {
+  auto from = cast<RankedTensorType>(v.getType());
+  if (from == to)
+    return v;
+  auto allInOne = [](int64_t rank) {
+    SmallVector<ReassociationIndices> r(1);
+    for (int64_t i = 0; i < rank; ++i)
+      r[0].push_back(i);
+    return r;
+  };
+  Value flat = v;
+  if (from.getRank() == 0 || to.getRank() == 0) {
+    if (from.getRank() == 0)
+      return b.create<tensor::ExpandShapeOp>(loc, to, v, ArrayRef<ReassociationIndices>{});
+    return b.create<tensor::CollapseShapeOp>(loc, to, v, ArrayRef<ReassociationIndices>{});
+  }
+  if (from.getRank() != 1) {
+    auto flatType = RankedTensorType::get({from.getNumElements()}, from.getElementType());
+    flat = b.create<tensor::CollapseShapeOp>(loc, flatType, v, allInOne(from.getRank()));
+  }
+  if (to.getRank() == 1)
+    return flat;
+  return b.create<tensor::ExpandShapeOp>(loc, to, flat, allInOne(to.getRank()));
+}
+
+} // namespace kiln::lowering
+
+#endif

@@ -1,0 +1,127 @@
+// Lowering of kiln reductions and softmax to reduction linalg.generic ops.
+#include "LinalgBuilders.h"
+#include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::lowering;
+
+namespace {
+
+enum class Combine { Sum, Max, Min };
+
+Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x) {
+  bool f = isa<FloatType>(x.getType());
+  switch (kind) {
+  case Combine::Sum:
+    return f ? b.create<arith::AddFOp>(loc, acc, x).getResult()
+             : b.create<arith::AddIOp>(loc, acc, x).getResult();
+  case Combine::Max:
+    return f ? b.create<arith::MaximumFOp>(loc, acc, x).getResult()
+             : b.create<arith::MaxSIOp>(loc, acc, x).getResult();
+  case Combine::Min:
+    return f ? b.create<arith::MinimumFOp>(loc, acc, x).getResult()
+             : b.create<arith::MinSIOp>(loc, acc, x).getResult();
+  }
+  return {};
+}
+
+Value identity(OpBuilder &b, Location loc, Combine kind, Type et) {
+  switch (kind) {
+  case Combine::Sum: return scalarConstant(b, loc, et, 0);
+  case Combine::Max: return lowestConstant(b, loc, et);
+  case Combine::Min: return highestConstant(b, loc, et);
+  }
+  return {};
+}
+
+/// Reduces `x` over `axes`, dropping them from the result.
+Value reduceAxes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, Combine kind) {
+  MLIRContext *ctx = b.getContext();
+  auto in = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    iterators.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (!reduced) {
+      shape.push_back(in.getDimSize(d));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+  }
+  auto type = RankedTensorType::get(shape, in.getElementType());
+  Value init = filledTensor(b, loc, type, identity(b, loc, kind, in.getElementType()));
+  return buildGeneric(b, loc, type, x, init,
+                      {AffineMap::getMultiDimIdentityMap(in.getRank(), ctx),
+                       AffineMap::get(in.getRank(), 0, outExprs, ctx)},
+                      iterators, [&](OpBuilder &nb, Location l, ValueRange a) {
+                        return combine(nb, l, kind, a[1], a[0]);
+                      });
+}
+
+template <typename OpTy, Combine kind, bool mean = false>
+struct ReduceLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType in = op.getInput().getType(), type = op.getType();
+    Type et = type.getElementType();
+    if (et.isInteger(1) || (mean && !isa<FloatType>(et)))
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    Value r = reduceAxes(rewriter, loc, op.getInput(), op.getAxes(), kind);
+    if (mean) {
+      int64_t count = 1;
+      for (int64_t a : op.getAxes())
+        count *= in.getDimSize(a);
+      auto rt = cast<RankedTensorType>(r.getType());
+      r = buildElementwise(rewriter, loc, rt, r, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        return b.create<arith::DivFOp>(l, a[0], scalarConstant(b, l, et, count));
+      });
+    }
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, r, type));
+    return success();
+  }
+};
+
+/// softmax = exp(x - max) / sum(exp(x - max)) along one axis.
+struct SoftmaxLowering : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxOp op, PatternRewriter &rewriter) const override {
+    MLIRContext *ctx = getContext();
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    Value x = op.getInput();
+    Value max = reduceAxes(rewriter, loc, x, {axis}, Combine::Max);
+    // Reads a reduced [..., no axis, ...] tensor inside a loop nest over the input.
+    SmallVector<AffineExpr> reducedExprs;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis)
+        reducedExprs.push_back(getAffineDimExpr(d, ctx));
+    AffineMap identityMap = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap reducedMap = AffineMap::get(rank, 0, reducedExprs, ctx);
+    Value e = buildGeneric(rewriter, loc, type, {x, max}, emptyTensor(rewriter, loc, type),
+                           {identityMap, reducedMap, identityMap}, parallelLoops(rank),
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                           });
+    Value sum = reduceAxes(rewriter, loc, e, {axis}, Combine::Sum);
+    rewriter.replaceOp(op, buildGeneric(rewriter, loc, type, {e, sum},
+                                        emptyTensor(rewriter, loc, type),
+                                        {identityMap, reducedMap, identityMap}, parallelLoops(rank),
+                                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                          return b.create<arith::DivFOp>(l, a[0], a[1]);
+                                        }));
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateReductionToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<ReduceLowering<ReduceSumOp, Combine::Sum>, ReduceLowering<ReduceMaxOp, Combine::Max>,
+               ReduceLowering<ReduceMinOp, Combine::Min>,
+               ReduceLowering<ReduceMeanOp, Combine::Sum, true>, SoftmaxLowering>(
+      patterns.getContext());
+}

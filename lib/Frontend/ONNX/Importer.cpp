@@ -1,0 +1,427 @@
+// ONNX importer: model parsing, graph inputs, initializers and outputs, and the
+// node loop that dispatches each node to its op importer.
+#include "kiln/Frontend/ONNX/Importer.h"
+#include "NodeImporter.h"
+
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx/defs/parser.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+// Kiln implements the ONNX opsets from 7 to this one.
+static constexpr int64_t kMinOpset = 7, kMaxOpset = 18;
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+NodeContext::NodeContext(OpBuilder &b, const onnx::NodeProto &node, int64_t opset,
+                         StringRef file, SmallVector<Value> inputs)
+    : b(b), node(node), opset(opset),
+      loc(NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type() : node.name()),
+                       FileLineColLoc::get(b.getContext(), file, 0, 0))),
+      inputs(std::move(inputs)), file(file.str()) {}
+
+LogicalResult NodeContext::fail(const Twine &reason) const {
+  emitError(loc) << file << ": node '" << node.name() << "' (" << node.op_type() << ", opset "
+                 << opset << "): " << reason;
+  return failure();
+}
+
+std::optional<ConstantTensor> NodeContext::constant(size_t i) const {
+  if (!has(i))
+    return std::nullopt;
+  auto op = inputs[i].getDefiningOp<ConstantOp>();
+  if (!op)
+    return std::nullopt;
+  return ConstantTensor::read(op.getValue());
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i, StringRef what) const {
+  auto c = constant(i);
+  if (!c || c->isFloat()) {
+    (void)fail(Twine(what) + " must be a constant integer tensor (computed at run time here)");
+    return failure();
+  }
+  return SmallVector<int64_t>(c->ints.begin(), c->ints.end());
+}
+
+const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeContext::getInt(StringRef name, int64_t dflt) const {
+  auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+
+double NodeContext::getFloat(StringRef name, double dflt) const {
+  auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+
+std::string NodeContext::getString(StringRef name, StringRef dflt) const {
+  auto *a = attr(name);
+  return a ? a->s() : dflt.str();
+}
+
+std::optional<SmallVector<int64_t>> NodeContext::getInts(StringRef name) const {
+  auto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+FailureOr<int64_t> NodeContext::axis(int64_t axis, int64_t rank) const {
+  if (axis < -rank || axis >= rank) {
+    (void)fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+    return failure();
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+Value NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
+  auto type = mlir::cast<RankedTensorType>(v.getType());
+  return create<ReshapeOp>(RankedTensorType::get(shape, type.getElementType()), v);
+}
+
+Value NodeContext::cast(Value v, Type elementType) {
+  auto type = mlir::cast<RankedTensorType>(v.getType());
+  return create<CastOp>(RankedTensorType::get(type.getShape(), elementType), v);
+}
+
+Value NodeContext::scalar(double value, Type elementType) {
+  ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get({}, elementType));
+  if (t.isFloat())
+    t.floats[0] = value;
+  else
+    t.ints[0] = (int64_t)value;
+  return create<ConstantOp>(t.toAttr());
+}
+
+Value NodeContext::constantI64(ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({(int64_t)values.size()}, b.getI64Type());
+  return create<ConstantOp>(DenseElementsAttr::get(type, values));
+}
+
+//===----------------------------------------------------------------------===//
+// Types and tensors
+//===----------------------------------------------------------------------===//
+
+Type onnx_import::elementTypeOf(MLIRContext *ctx, int32_t t) {
+  Builder b(ctx);
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
+  case onnx::TensorProto::INT32: return b.getIntegerType(32);
+  case onnx::TensorProto::INT64: return b.getIntegerType(64);
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  default: return nullptr; // Unsigned, string and complex types are not supported yet.
+  }
+}
+
+std::string onnx_import::dataTypeName(int32_t t) {
+  if (onnx::TensorProto::DataType_IsValid(t))
+    return onnx::TensorProto::DataType_Name((onnx::TensorProto::DataType)t);
+  return "data type " + std::to_string(t);
+}
+
+/// Copies the typed repeated field of `tensor` into little-endian bytes of `width` bits.
+template <typename Field>
+static void packField(const Field &field, unsigned bytes, std::vector<char> &out) {
+  out.resize(field.size() * bytes);
+  for (int i = 0; i < field.size(); ++i) {
+    uint64_t bits = 0;
+    auto v = field.Get(i);
+    if constexpr (std::is_same_v<decltype(v), float>) {
+      uint32_t u;
+      std::memcpy(&u, &v, 4);
+      bits = u;
+    } else if constexpr (std::is_same_v<decltype(v), double>) {
+      std::memcpy(&bits, &v, 8);
+    } else {
+      bits = (uint64_t)v;
+    }
+    std::memcpy(out.data() + i * bytes, &bits, bytes);
+  }
+}
+
+// Initializers above this size become resource blobs; smaller ones (shapes, scalars)
+// stay inline so that the folders see them directly and the IR stays readable.
+static constexpr size_t kInlineConstantBytes = 64;
+
+FailureOr<ElementsAttr> onnx_import::tensorToAttr(MLIRContext *ctx,
+                                                  const onnx::TensorProto &tensor,
+                                                  std::string &error) {
+  Type et = elementTypeOf(ctx, tensor.data_type());
+  if (!et) {
+    error = "unsupported data type " + dataTypeName(tensor.data_type());
+    return failure();
+  }
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    error = "external tensor data is not supported yet";
+    return failure();
+  }
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d && count > (int64_t(1) << 40) / d)) {
+      error = "invalid or overflowing tensor shape";
+      return failure();
+    }
+    count *= d;
+  }
+  auto type = RankedTensorType::get(shape, et);
+  unsigned bytes = et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
+  std::vector<char> data;
+  if (tensor.has_raw_data()) {
+    data.assign(tensor.raw_data().begin(), tensor.raw_data().end());
+  } else if (tensor.float_data_size()) {
+    packField(tensor.float_data(), bytes, data);
+  } else if (tensor.double_data_size()) {
+    packField(tensor.double_data(), bytes, data);
+  } else if (tensor.int64_data_size()) {
+    packField(tensor.int64_data(), bytes, data);
+  } else if (tensor.int32_data_size()) {
+    packField(tensor.int32_data(), bytes, data);
+  } else if (tensor.uint64_data_size()) {
+    packField(tensor.uint64_data(), bytes, data);
+  }
+  if (data.size() != (size_t)count * bytes) {
+    error = "tensor '" + tensor.name() + "' holds " + std::to_string(data.size()) +
+            " bytes of data, but its shape and type need " + std::to_string(count * bytes);
+    return failure();
+  }
+  if (et.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (char c : data)
+      bits.push_back(c != 0);
+    return ElementsAttr(DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
+  }
+  if (data.size() <= kInlineConstantBytes)
+    return ElementsAttr(DenseElementsAttr::getFromRawBuffer(type, data));
+  std::string key = tensor.name().empty() ? "constant" : tensor.name();
+  for (char &c : key)
+    if (!llvm::isAlnum(c) && c != '_')
+      c = '_';
+  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignof(uint64_t));
+  return ElementsAttr(DenseResourceElementsAttr::get(type, key, std::move(blob)));
+}
+
+//===----------------------------------------------------------------------===//
+// The graph
+//===----------------------------------------------------------------------===//
+
+namespace {
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, StringRef file, const ImportOptions &options)
+      : ctx(ctx), b(ctx), file(file.str()), options(options) {
+    addElementwiseImporters(table);
+    addNNImporters(table);
+    addTensorImporters(table);
+  }
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+private:
+  LogicalResult error(const Twine &message) {
+    emitError(FileLineColLoc::get(ctx, file, 0, 0)) << file << ": " << message;
+    return failure();
+  }
+  FailureOr<RankedTensorType> valueType(const onnx::ValueInfoProto &info);
+  LogicalResult importNode(const onnx::NodeProto &node, int64_t opset);
+
+  MLIRContext *ctx;
+  OpBuilder b;
+  std::string file;
+  const ImportOptions &options;
+  ImporterTable table;
+  llvm::StringMap<Value> values;
+};
+} // namespace
+
+FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto &info) {
+  if (!info.type().has_tensor_type())
+    return (void)error("graph value '" + info.name() + "' is not a tensor (sequence, map and "
+                 "optional values are not supported)"), failure();
+  const auto &tt = info.type().tensor_type();
+  Type et = elementTypeOf(ctx, tt.elem_type());
+  if (!et)
+    return (void)error("graph value '" + info.name() + "' has unsupported data type " +
+                 dataTypeName(tt.elem_type())), failure();
+  auto pinned = options.inputShapes.find(info.name());
+  if (pinned != options.inputShapes.end())
+    return RankedTensorType::get(pinned->second, et);
+  if (!tt.has_shape())
+    return (void)error("graph value '" + info.name() + "' has no shape; pin it with --input-shape"),
+           failure();
+  SmallVector<int64_t> shape;
+  for (const auto &dim : tt.shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0)
+      return (void)error("graph value '" + info.name() + "' has symbolic dimension '" +
+                         dim.dim_param() + "'; pin it with --input-shape " + info.name() +
+                         "=..."),
+             failure();
+    shape.push_back(dim.dim_value());
+  }
+  return RankedTensorType::get(shape, et);
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset) {
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.input()) {
+    if (name.empty()) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    auto it = values.find(name);
+    if (it == values.end())
+      return NodeContext(b, node, opset, file, {})
+          .fail("input '" + name + "' is not defined before this node (dangling name or cycle)");
+    inputs.push_back(it->second);
+  }
+  NodeContext nc(b, node, opset, file, std::move(inputs));
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return nc.fail("operator domain '" + node.domain() + "' is not supported");
+  auto importer = table.find(node.op_type());
+  if (importer == table.end())
+    return nc.fail("operator is not supported");
+  SmallVector<Value> results;
+  if (failed(importer->second(nc, results)))
+    return failure();
+  for (int i = 0; i < node.output_size(); ++i) {
+    if (node.output(i).empty())
+      continue;
+    if (i >= (int)results.size() || !results[i])
+      return nc.fail("output " + Twine(i) + " ('" + node.output(i) + "') is not supported");
+    values[node.output(i)] = results[i];
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
+  int64_t opset = -1;
+  for (const auto &entry : model.opset_import())
+    if (entry.domain().empty() || entry.domain() == "ai.onnx")
+      opset = entry.version();
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    (void)error("opset " + Twine(opset) + " of the default domain is outside the supported range " +
+                Twine(kMinOpset) + " to " + Twine(kMaxOpset));
+    return nullptr;
+  }
+  const onnx::GraphProto &graph = model.graph();
+  Location loc = FileLineColLoc::get(ctx, file, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  // Initializers are constants; graph inputs that share their names are not inputs.
+  llvm::StringSet<> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    auto type = valueType(input);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    argNames.push_back(input.name());
+  }
+  auto func = b.create<func::FuncOp>(loc, "main", b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(argNames)) {
+    func.setArgAttr(i, "kiln.name", b.getStringAttr(name));
+    values[name] = entry->getArgument(i);
+  }
+  b.setInsertionPointToStart(entry);
+  for (const auto &init : graph.initializer()) {
+    std::string why;
+    auto attr = tensorToAttr(ctx, init, why);
+    if (failed(attr)) {
+      (void)error("initializer '" + init.name() + "': " + why);
+      return nullptr;
+    }
+    values[init.name()] = b.create<ConstantOp>(
+        NameLoc::get(b.getStringAttr(init.name()), loc), *attr);
+  }
+  for (const auto &node : graph.node())
+    if (failed(importNode(node, opset)))
+      return nullptr;
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &output : graph.output()) {
+    auto it = values.find(output.name());
+    if (it == values.end()) {
+      (void)error("graph output '" + output.name() + "' is never computed");
+      return nullptr;
+    }
+    results.push_back(it->second);
+    resultTypes.push_back(it->second.getType());
+  }
+  if (results.empty()) {
+    (void)error("the graph has no outputs");
+    return nullptr;
+  }
+  b.create<func::ReturnOp>(loc, results);
+  func.setType(b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "kiln.name", b.getStringAttr(output.name()));
+  return module;
+}
+
+OwningOpRef<ModuleOp> kiln::importONNXFile(MLIRContext *ctx, StringRef path,
+                                           const ImportOptions &options) {
+  ctx->loadDialect<KilnDialect, func::FuncDialect>();
+  Location loc = FileLineColLoc::get(ctx, path, 0, 0);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    emitError(loc) << path << ": cannot read file: " << buffer.getError().message();
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  StringRef data = (*buffer)->getBuffer();
+  if (llvm::sys::path::extension(path) == ".onnxtxt") {
+    auto status = onnx::OnnxParser::Parse(model, data.str().c_str());
+    if (!status.IsOK()) {
+      emitError(loc) << path << ": invalid ONNX text syntax: " << status.ErrorMessage();
+      return nullptr;
+    }
+  } else if (data.size() > INT32_MAX || !model.ParseFromArray(data.data(), (int)data.size())) {
+    emitError(loc) << path << ": not a valid ONNX model (protobuf parse failed)";
+    return nullptr;
+  }
+  return GraphImporter(ctx, path, options).run(model);
+}
+
+std::vector<std::string> kiln::supportedONNXOps() {
+  ImporterTable table;
+  addElementwiseImporters(table);
+  addNNImporters(table);
+  addTensorImporters(table);
+  std::vector<std::string> names;
+  for (auto &entry : table)
+    names.push_back(entry.getKey().str());
+  std::sort(names.begin(), names.end());
+  return names;
+}

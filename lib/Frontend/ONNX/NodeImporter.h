@@ -1,0 +1,92 @@
+// The per-node interface of the ONNX importer: one function per ONNX op type reads a
+// node's inputs and attributes through NodeContext and builds kiln ops.
+#ifndef KILN_LIB_FRONTEND_ONNX_NODEIMPORTER_H
+#define KILN_LIB_FRONTEND_ONNX_NODEIMPORTER_H
+
+#include "kiln/Dialect/Kiln/ConstantTensor.h"
+#include "kiln/Dialect/Kiln/KilnDialect.h"
+#include "kiln/Dialect/Kiln/ShapeRules.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <functional>
+#include <optional>
+
+namespace kiln::onnx_import {
+
+using mlir::Value;
+
+/// What an op importer sees of one node: its inputs as values, its attributes, the
+/// opset in force, and a builder positioned in @main.
+class NodeContext {
+public:
+  NodeContext(mlir::OpBuilder &b, const onnx::NodeProto &node, int64_t opset,
+              llvm::StringRef file, llvm::SmallVector<Value> inputs);
+
+  mlir::OpBuilder &b;
+  const onnx::NodeProto &node;
+  const int64_t opset;
+  mlir::Location loc;
+
+  /// Emits "FILE: node 'NAME' (OP, opset N): REASON" and returns failure.
+  mlir::LogicalResult fail(const llvm::Twine &reason) const;
+
+  size_t numInputs() const { return inputs.size(); }
+  /// True if input `i` is present (ONNX marks omitted optional inputs with "").
+  bool has(size_t i) const { return i < inputs.size() && inputs[i]; }
+  Value input(size_t i) const { return inputs[i]; }
+  mlir::RankedTensorType type(size_t i) const {
+    return mlir::cast<mlir::RankedTensorType>(inputs[i].getType());
+  }
+  /// Input `i`'s value if it is a compile-time constant.
+  std::optional<ConstantTensor> constant(size_t i) const;
+  /// Input `i` as a list of integers, failing with a message if it is not constant.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i, llvm::StringRef what) const;
+
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t getInt(llvm::StringRef name, int64_t dflt) const;
+  double getFloat(llvm::StringRef name, double dflt) const;
+  std::string getString(llvm::StringRef name, llvm::StringRef dflt) const;
+  std::optional<llvm::SmallVector<int64_t>> getInts(llvm::StringRef name) const;
+
+  /// Normalizes a possibly negative axis against `rank`, failing when out of range.
+  mlir::FailureOr<int64_t> axis(int64_t axis, int64_t rank) const;
+
+  // Builders that fold as they go, so shape arithmetic on constants disappears.
+  template <typename OpTy, typename... Args> Value create(Args &&...args) {
+    return b.createOrFold<OpTy>(loc, std::forward<Args>(args)...);
+  }
+  Value reshape(Value v, llvm::ArrayRef<int64_t> shape);
+  Value cast(Value v, mlir::Type elementType);
+  /// A constant splat of `value` with `like`'s element type and rank-0 shape.
+  Value scalar(double value, mlir::Type elementType);
+  Value constantI64(llvm::ArrayRef<int64_t> values);
+
+private:
+  llvm::SmallVector<Value> inputs;
+  std::string file;
+};
+
+using ImportFn =
+    std::function<mlir::LogicalResult(NodeContext &, llvm::SmallVectorImpl<Value> &results)>;
+using ImporterTable = llvm::StringMap<ImportFn>;
+
+void addElementwiseImporters(ImporterTable &table);
+void addNNImporters(ImporterTable &table);
+void addTensorImporters(ImporterTable &table);
+
+/// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
+mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
+/// Name of an ONNX data type for messages.
+std::string dataTypeName(int32_t onnxType);
+/// Builds a constant attribute from a TensorProto (resource blob when large).
+mlir::FailureOr<mlir::ElementsAttr> tensorToAttr(mlir::MLIRContext *ctx,
+                                                 const onnx::TensorProto &tensor,
+                                                 std::string &error);
+
+} // namespace kiln::onnx_import
+
+#endif

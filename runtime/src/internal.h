@@ -1,0 +1,32 @@
+/* Internal declarations shared by the runtime's source files. */
+#ifndef KILN_RUNTIME_INTERNAL_H_
+#define KILN_RUNTIME_INTERNAL_H_
+
+#include "kiln/runtime.h"
+
+/* Creates a status with a printf-style message; returns NULL only when out of memory
+ * would prevent reporting, in which case a static out-of-memory status is returned. */
+kiln_status_t kiln_make_status(kiln_status_code_t code, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+typedef struct kiln_signature_entry_t {
+  char *name;
+  kiln_dtype_t dtype;
+  size_t rank;
+  int64_t *dims;
+  size_t byte_size;
+} kiln_signature_entry_t;
+
+typedef struct kiln_signature_t {
+  kiln_signature_entry_t *inputs, *outputs;
+  size_t input_count, output_count;
+} kiln_signature_t;
+
+/* Parses the text signature an artifact exports. */
+kiln_status_t kiln_signature_parse(const char *text, kiln_signature_t *out_signature);
+void kiln_signature_free(kiln_signature_t *signature);
+
+/* Parses a dtype name ("f32"...); returns 0 on success. */
+int kiln_dtype_parse(const char *name, kiln_dtype_t *out_dtype);
+
+#endif

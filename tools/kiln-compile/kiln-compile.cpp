@@ -1,0 +1,84 @@
+// kiln-compile: compiles an ONNX model (or kiln-dialect MLIR) to a shared library, an
+// object file with a C header, or the text of any pipeline stage.
+#include "kiln/Compiler/Compiler.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::OptionCategory category("kiln-compile options");
+static cl::opt<std::string> input(cl::Positional, cl::Required, cl::desc("<model.onnx|.onnxtxt|.mlir>"),
+                                  cl::cat(category));
+static cl::opt<std::string> output("o", cl::Required, cl::desc("Output path (for --emit=obj: OUT.o and OUT.h; '-' for text on stdout)"),
+                                   cl::value_desc("OUT"), cl::cat(category));
+static cl::opt<std::string> emit(
+    "emit", cl::init("so"),
+    cl::desc("What to write: so (shared library for kiln-run and the runtime, default), obj "
+             "(object + C header, no runtime needed), kiln, linalg, llvm-dialect, llvm, asm"),
+    cl::cat(category));
+static cl::opt<std::string> triple("target-triple", cl::desc("LLVM target triple (default: host)"),
+                                   cl::cat(category));
+static cl::opt<std::string> cpu("target-cpu", cl::desc("Target CPU, e.g. znver3 (default: host CPU with its features)"),
+                                cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::init(3), cl::Prefix,
+                                  cl::desc("LLVM optimization level 0-3 (default 3)"), cl::cat(category));
+static cl::opt<std::string> name("name", cl::init("kiln_model"),
+                                 cl::desc("Prefix of the exported symbols (<name>_run, <name>_signature)"),
+                                 cl::cat(category));
+static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not form fusion regions"), cl::cat(category));
+static cl::list<std::string> inputShapes(
+    "input-shape", cl::desc("Pin a symbolic input shape: NAME=1x3x224x224 (repeatable)"),
+    cl::value_desc("NAME=DIMS"), cl::cat(category));
+
+static bool parseShape(StringRef spec, kiln::ImportOptions &options) {
+  auto [inputName, dims] = spec.rsplit('=');
+  if (inputName.empty() || dims.empty())
+    return false;
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef part : parts) {
+    int64_t d;
+    if (part.getAsInteger(10, d) || d < 0)
+      return false;
+    shape.push_back(d);
+  }
+  options.inputShapes[inputName] = shape;
+  return true;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "Kiln ahead-of-time compiler for ONNX models\n");
+
+  auto kind = kiln::parseEmitKind(emit);
+  if (!kind) {
+    errs() << "kiln-compile: error: unknown --emit=" << emit << "\n";
+    return 2;
+  }
+  kiln::ImportOptions importOptions;
+  for (auto &spec : inputShapes)
+    if (!parseShape(spec, importOptions)) {
+      errs() << "kiln-compile: error: bad --input-shape '" << spec << "' (want NAME=1x3x224x224)\n";
+      return 2;
+    }
+  kiln::CompilerOptions options;
+  options.targetTriple = triple;
+  options.targetCPU = cpu;
+  options.optLevel = std::min(optLevel.getValue(), 3u);
+  options.symbolPrefix = name;
+  options.fuse = !noFuse;
+
+  auto context = kiln::createCompilerContext();
+  SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, context.get());
+  if (Error err = kiln::compileModel(*context, input, output, *kind, importOptions, options)) {
+    errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
+    return 1;
+  }
+  return 0;
+}
