@@ -10,6 +10,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -46,7 +47,7 @@ static llvm::Error reported(const Twine &what) {
 
 static llvm::Error writeFile(StringRef path, StringRef contents) {
   std::string error;
-  auto file = openOutputFile(path, &error);
+  auto file = mlir::openOutputFile(path, &error);
   if (!file)
     return llvm::createStringError("cannot write " + path.str() + ": " + error);
   file->os() << contents;
@@ -87,6 +88,12 @@ llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, String
   auto signature = ModelSignature::fromFunction(main);
   if (failed(signature))
     return reported("unsupported model signature");
+
+  // The signature now holds the I/O names; the lowered code needs no attributes.
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+    main.removeArgAttr(i, "kiln.name");
+  for (unsigned i = 0; i < main.getNumResults(); ++i)
+    main.removeResultAttr(i, StringAttr::get(&context, "kiln.name"));
 
   if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildGraphPipeline(pm, options); })))
     return reported("graph passes failed");

@@ -43,6 +43,7 @@ void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) 
   // Results become caller-provided buffers: the runtime passes output memory in.
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

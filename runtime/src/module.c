@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocat
   *out_module = NULL;
   if (!path)
     return kiln_make_status(KILN_STATUS_INVALID_ARGUMENT, "no artifact path given");
+  /* dlopen searches the library path for names without a slash; artifacts are files. */
+  char local[4096];
+  if (!strchr(path, '/') && snprintf(local, sizeof(local), "./%s", path) < (int)sizeof(local))
+    path = local;
   void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return kiln_make_status(KILN_STATUS_NOT_FOUND, "cannot load artifact %s: %s", path, dlerror());
