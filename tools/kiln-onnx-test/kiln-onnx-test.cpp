@@ -1,0 +1,325 @@
+// kiln-onnx-test: runs ONNX backend test directories (model.onnx + test_data_set_*)
+// through kiln-compile's pipeline and the runtime, each test in its own process under a
+// time limit, and reports PASS, FAIL, UNSUPPORTED or CRASH per test.
+#include "TensorIO.h"
+#include "kiln/Compiler/Compiler.h"
+#include "kiln/runtime.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace llvm;
+using namespace kiln::tools;
+
+static cl::OptionCategory category("kiln-onnx-test options");
+static cl::list<std::string> dirs(cl::Positional, cl::OneOrMore,
+                                  cl::desc("<test dir or folder of test dirs>..."), cl::cat(category));
+static cl::opt<std::string> expectPass("expect-pass",
+                                       cl::desc("File listing tests that must pass; any that does not fails the run"),
+                                       cl::cat(category));
+static cl::opt<std::string> writePass("write-pass-list", cl::desc("Write the names of passing tests to this file"),
+                                      cl::cat(category));
+static cl::opt<std::string> filter("filter", cl::desc("Only run tests whose name contains this"),
+                                   cl::cat(category));
+static cl::opt<bool> onlyListed("only-listed", cl::desc("Run only the tests named in --expect-pass"),
+                                cl::cat(category));
+static cl::opt<unsigned> timeout("timeout", cl::init(60), cl::desc("Per-test time limit in seconds"),
+                                 cl::cat(category));
+static cl::opt<unsigned> jobs("j", cl::init(0), cl::desc("Tests run in parallel (default: cores)"),
+                              cl::cat(category));
+static cl::opt<double> relTol("rtol", cl::init(1e-3), cl::desc("Relative tolerance"), cl::cat(category));
+static cl::opt<double> absTol("atol", cl::init(1e-7), cl::desc("Absolute tolerance"), cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("Print only failures and the summary"), cl::cat(category));
+
+namespace {
+
+struct TestCase {
+  std::string name, dir;
+};
+
+enum class Outcome { Pass, Fail, Unsupported, Crash };
+
+struct Result {
+  Outcome outcome;
+  std::string detail;
+};
+
+const char *outcomeName(Outcome o) {
+  switch (o) {
+  case Outcome::Pass: return "PASS";
+  case Outcome::Fail: return "FAIL";
+  case Outcome::Unsupported: return "UNSUPPORTED";
+  case Outcome::Crash: return "CRASH";
+  }
+  return "?";
+}
+
+std::vector<std::string> sortedEntries(const std::string &dir, StringRef prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    if (sys::path::filename(it->path()).starts_with(prefix))
+      out.push_back(it->path());
+  // input_10.pb sorts after input_9.pb.
+  std::sort(out.begin(), out.end(), [](const std::string &a, const std::string &b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  return out;
+}
+
+void collect(const std::string &path, std::vector<TestCase> &tests) {
+  if (sys::fs::exists(path + "/model.onnx")) {
+    tests.push_back({sys::path::filename(path).str(), path});
+    return;
+  }
+  std::error_code ec;
+  std::vector<std::string> children;
+  for (sys::fs::directory_iterator it(path, ec), end; it != end && !ec; it.increment(ec))
+    if (sys::fs::is_directory(it->path()))
+      children.push_back(it->path());
+  std::sort(children.begin(), children.end());
+  for (auto &child : children)
+    collect(child, tests);
+}
+
+/// Runs every data set of a compiled test; the verdict is the first problem found.
+Result runDataSets(const TestCase &test, const std::string &artifact) {
+  kiln_module_t *module = nullptr;
+  if (kiln_status_t s = kiln_module_load(artifact.c_str(), nullptr, &module)) {
+    Result r{Outcome::Fail, kiln_status_message(s)};
+    kiln_status_free(s);
+    return r;
+  }
+  Result result{Outcome::Pass, ""};
+  auto sets = sortedEntries(test.dir, "test_data_set_");
+  for (const std::string &set : sets) {
+    std::vector<HostTensor> inputs, expected;
+    std::string error;
+    for (auto &file : sortedEntries(set, "input_")) {
+      inputs.emplace_back();
+      if (!readTensorFile(file, inputs.back(), error))
+        return {Outcome::Unsupported, error};
+    }
+    for (auto &file : sortedEntries(set, "output_")) {
+      expected.emplace_back();
+      if (!readTensorFile(file, expected.back(), error))
+        return {Outcome::Unsupported, error};
+    }
+    size_t outputCount = kiln_module_output_count(module);
+    if (inputs.size() != kiln_module_input_count(module) || expected.size() != outputCount)
+      return {Outcome::Fail, "data set has " + std::to_string(inputs.size()) + " inputs and " +
+                                 std::to_string(expected.size()) + " outputs; the model has " +
+                                 std::to_string(kiln_module_input_count(module)) + " and " +
+                                 std::to_string(outputCount)};
+    std::vector<HostTensor> outputs(outputCount);
+    std::vector<kiln_buffer_view_t> in, out;
+    for (auto &t : inputs)
+      in.push_back(t.view());
+    for (size_t i = 0; i < outputCount; ++i) {
+      kiln_tensor_info_t info;
+      kiln_status_free(kiln_module_output_info(module, i, &info));
+      outputs[i].dtype = info.dtype;
+      outputs[i].dims.assign(info.dims, info.dims + info.rank);
+      outputs[i].data.assign(info.byte_size, 0);
+      out.push_back(outputs[i].view());
+    }
+    if (kiln_status_t s = kiln_module_run(module, in.data(), in.size(), out.data(), out.size())) {
+      result = {Outcome::Fail, kiln_status_message(s)};
+      kiln_status_free(s);
+      break;
+    }
+    for (size_t i = 0; i < outputCount && result.outcome == Outcome::Pass; ++i) {
+      Comparison c = compareTensors(outputs[i], expected[i], relTol, absTol);
+      if (!c.shapeMatches)
+        result = {Outcome::Fail, "output " + std::to_string(i) + " is " +
+                                     kiln_dtype_name(outputs[i].dtype) + " " + shapeString(outputs[i].dims) +
+                                     ", expected " + kiln_dtype_name(expected[i].dtype) + " " +
+                                     shapeString(expected[i].dims)};
+      else if (!c.ok) {
+        char buf[200];
+        std::snprintf(buf, sizeof(buf), "output %zu: %zu mismatches, max abs err %.3g, max rel err %.3g",
+                      i, c.mismatches, c.maxAbsError, c.maxRelError);
+        result = {Outcome::Fail, buf};
+      }
+    }
+    if (result.outcome != Outcome::Pass)
+      break;
+  }
+  kiln_module_release(module);
+  return result;
+}
+
+/// Compiles and runs one test; called in a child process.
+Result runTest(const TestCase &test, const std::string &workDir) {
+  auto context = kiln::createCompilerContext();
+  std::string firstError;
+  mlir::ScopedDiagnosticHandler handler(context.get(), [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && firstError.empty())
+      firstError = d.str();
+    return mlir::success();
+  });
+  std::string artifact = workDir + "/" + test.name + ".so";
+  kiln::ImportOptions importOptions;
+  kiln::CompilerOptions options;
+  options.optLevel = 1; // Small graphs: compile time dominates.
+  // Importer errors mean an unsupported model; errors later are Kiln's own failures.
+  auto module = kiln::importONNXFile(context.get(), test.dir + "/model.onnx", importOptions);
+  if (!module)
+    return {Outcome::Unsupported, firstError.empty() ? "import failed" : firstError};
+  module = nullptr;
+  if (Error err = kiln::compileModel(*context, test.dir + "/model.onnx", artifact,
+                                     kiln::EmitKind::SharedLibrary, importOptions, options)) {
+    std::string message = toString(std::move(err));
+    return {Outcome::Fail, "compile: " + (firstError.empty() ? message : firstError)};
+  }
+  return runDataSets(test, artifact);
+}
+
+std::string oneLine(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s.size() > 300 ? s.substr(0, 300) + "..." : s;
+}
+
+struct Running {
+  TestCase test;
+  pid_t pid;
+  int fd;
+  std::chrono::steady_clock::time_point start;
+  std::string output;
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv, "Kiln ONNX backend-test runner\n");
+
+  std::set<std::string> mustPass;
+  if (!expectPass.empty()) {
+    std::ifstream in(expectPass);
+    if (!in) {
+      errs() << "kiln-onnx-test: error: cannot read " << expectPass << "\n";
+      return 2;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && line[0] != '#')
+        mustPass.insert(line);
+  }
+  std::vector<TestCase> tests, selected;
+  for (auto &dir : dirs)
+    collect(dir, tests);
+  for (auto &t : tests)
+    if ((filter.empty() || t.name.find(filter) != std::string::npos) &&
+        (!onlyListed || mustPass.count(t.name)))
+      selected.push_back(t);
+
+  SmallString<128> workDir;
+  if (sys::fs::createUniqueDirectory("kiln-onnx-test", workDir)) {
+    errs() << "kiln-onnx-test: error: cannot create a work directory\n";
+    return 2;
+  }
+  unsigned parallel = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::map<std::string, Result> results;
+  std::vector<Running> running;
+  size_t next = 0;
+  auto report = [&](const TestCase &t, Result r) {
+    if (!quiet || (r.outcome != Outcome::Pass && r.outcome != Outcome::Unsupported))
+      outs() << outcomeName(r.outcome) << " " << t.name << (r.detail.empty() ? "" : ": ")
+             << oneLine(r.detail) << "\n";
+    outs().flush();
+    results[t.name] = r;
+  };
+  while (next < selected.size() || !running.empty()) {
+    while (running.size() < parallel && next < selected.size()) {
+      const TestCase &t = selected[next++];
+      int pipefd[2];
+      if (pipe(pipefd) != 0) {
+        report(t, {Outcome::Crash, "pipe failed"});
+        continue;
+      }
+      pid_t pid = fork();
+      if (pid == 0) {
+        close(pipefd[0]);
+        Result r = runTest(t, workDir.str().str());
+        std::string line = std::to_string((int)r.outcome) + " " + r.detail;
+        (void)!write(pipefd[1], line.data(), line.size());
+        _exit(0);
+      }
+      close(pipefd[1]);
+      running.push_back({t, pid, pipefd[0], std::chrono::steady_clock::now(), ""});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (size_t i = 0; i < running.size();) {
+      Running &r = running[i];
+      char buf[4096];
+      ssize_t n;
+      int status;
+      pid_t done = waitpid(r.pid, &status, WNOHANG);
+      bool late = std::chrono::steady_clock::now() - r.start > std::chrono::seconds(timeout);
+      if (!done && !late) {
+        ++i;
+        continue;
+      }
+      if (!done) {
+        kill(r.pid, SIGKILL);
+        waitpid(r.pid, &status, 0);
+        report(r.test, {Outcome::Crash, "timed out after " + std::to_string(timeout) + " s"});
+      } else {
+        while ((n = read(r.fd, buf, sizeof(buf))) > 0)
+          r.output.append(buf, n);
+        if (WIFSIGNALED(status) || r.output.empty())
+          report(r.test, {Outcome::Crash, WIFSIGNALED(status)
+                                              ? std::string("killed by signal ") + strsignal(WTERMSIG(status))
+                                              : "exited without a result"});
+        else
+          report(r.test, {(Outcome)std::atoi(r.output.c_str()),
+                          r.output.substr(std::min(r.output.find(' ') + 1, r.output.size()))});
+      }
+      close(r.fd);
+      running.erase(running.begin() + i);
+    }
+  }
+  sys::fs::remove_directories(workDir);
+
+  size_t passed = 0, failed = 0, skipped = 0;
+  std::vector<std::string> regressions;
+  for (auto &[name, r] : results) {
+    if (r.outcome == Outcome::Pass)
+      ++passed;
+    else if (r.outcome == Outcome::Unsupported)
+      ++skipped;
+    else
+      ++failed;
+    if (mustPass.count(name) && r.outcome != Outcome::Pass)
+      regressions.push_back(name);
+  }
+  for (auto &name : mustPass)
+    if (!results.count(name) && (onlyListed || filter.empty()))
+      regressions.push_back(name + " (not found)");
+  if (!writePass.empty()) {
+    std::ofstream out(writePass);
+    out << "# ONNX node tests that pass on CPU; regenerate with kiln-onnx-test --write-pass-list\n";
+    for (auto &[name, r] : results)
+      if (r.outcome == Outcome::Pass)
+        out << name << "\n";
+  }
+  for (auto &name : regressions)
+    outs() << "EXPECTED TO PASS: " << name << "\n";
+  outs() << passed << " passed, " << failed << " failed, " << skipped << " skipped\n";
+  return failed || !regressions.empty() ? 1 : 0;
+}

@@ -1,0 +1,16 @@
+# lit configuration for Kiln's tests.
+import os
+import lit.formats
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "models", "unittests"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "/usr/bin:/bin")])
+config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))
+config.substitutions.append(("%python", "/usr/bin/python3"))
