@@ -3,6 +3,7 @@
 #define KILN_TRANSFORMS_PASSES_H
 
 #include "kiln/Dialect/Kiln/KilnDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace kiln {

@@ -50,4 +50,21 @@ def KilnOutlineFusions : Pass<"kiln-outline-fusions", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def KilnLowerStridedCopies : Pass<"kiln-lower-strided-copies", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy between strided buffers into linalg.copy loops";
+  let description = [{
+    Bufferization copies into and out of subviews (padding, concatenation). The LLVM
+    lowering of a non-contiguous `memref.copy` calls a runtime library function; Kiln's
+    artifacts must not depend on one, so such copies become `linalg.copy`, which lowers
+    to plain loops. Contiguous copies stay `memref.copy` (a memcpy).
+
+    ```mlir
+    memref.copy %a, %b : memref<4xf32> to memref<4xf32, strided<[1], offset: 2>>
+    // becomes
+    linalg.copy ins(%a : memref<4xf32>) outs(%b : memref<4xf32, strided<[1], offset: 2>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif

@@ -57,21 +57,36 @@ struct ConcatLowering : OpRewritePattern<ConcatOp> {
   }
 };
 
+/// A strided tensor.extract_slice reads the window in increasing index order; the
+/// dimensions with negative steps are then reversed by a generic.
 struct SliceLowering : OpRewritePattern<SliceOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SliceOp op, PatternRewriter &rewriter) const override {
     MLIRContext *ctx = getContext();
     RankedTensorType type = op.getType();
     int64_t rank = type.getRank();
+    SmallVector<int64_t> offsets, strides;
     SmallVector<AffineExpr> exprs;
-    for (int64_t d = 0; d < rank; ++d)
-      exprs.push_back(getAffineDimExpr(d, ctx) * op.getSteps()[d] + op.getStarts()[d]);
-    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
-                                   AffineMap::getMultiDimIdentityMap(rank, ctx)};
-    rewriter.replaceOp(op, buildGeneric(rewriter, op.getLoc(), type, op.getInput(),
-                                        emptyTensor(rewriter, op.getLoc(), type), maps,
-                                        parallelLoops(rank),
-                                        [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+    bool reversed = false;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t start = op.getStarts()[d], step = op.getSteps()[d], size = op.getSizes()[d];
+      offsets.push_back(step > 0 ? start : start + (size - 1) * step);
+      strides.push_back(std::abs(step));
+      reversed |= step < 0;
+      exprs.push_back(step > 0 ? getAffineDimExpr(d, ctx)
+                               : getAffineConstantExpr(size - 1, ctx) - getAffineDimExpr(d, ctx));
+    }
+    Value window = rewriter.create<tensor::ExtractSliceOp>(
+        op.getLoc(), type, op.getInput(), ValueRange{}, ValueRange{}, ValueRange{}, offsets,
+        op.getSizes(), strides);
+    if (reversed) {
+      SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                     AffineMap::getMultiDimIdentityMap(rank, ctx)};
+      window = buildGeneric(rewriter, op.getLoc(), type, window,
+                            emptyTensor(rewriter, op.getLoc(), type), maps, parallelLoops(rank),
+                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    }
+    rewriter.replaceOp(op, window);
     return success();
   }
 };
