@@ -23,6 +23,7 @@ std::optional<EmitKind> kiln::parseEmitKind(StringRef name) {
   return llvm::StringSwitch<std::optional<EmitKind>>(name)
       .Case("so", EmitKind::SharedLibrary)
       .Case("obj", EmitKind::Object)
+      .Case("import", EmitKind::Import)
       .Case("kiln", EmitKind::Kiln)
       .Case("linalg", EmitKind::Linalg)
       .Case("llvm-dialect", EmitKind::LLVMDialect)
@@ -85,6 +86,8 @@ llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, String
   auto main = module->lookupSymbol<func::FuncOp>("main");
   if (!main)
     return reported(inputPath + " has no @main function");
+  if (emit == EmitKind::Import)
+    return writeFile(outputPath, printModule(*module));
   auto signature = ModelSignature::fromFunction(main);
   if (failed(signature))
     return reported("unsupported model signature");

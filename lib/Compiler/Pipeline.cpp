@@ -31,6 +31,7 @@ void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &) {
   // Inside each outlined fusion, chains of elementwise generics become one loop nest,
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -46,6 +47,8 @@ void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) 
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Per-tile scratch buffers are allocated once per call, not once per tile.
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

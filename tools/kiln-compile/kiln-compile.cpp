@@ -18,7 +18,8 @@ static cl::opt<std::string> output("o", cl::Required, cl::desc("Output path (for
 static cl::opt<std::string> emit(
     "emit", cl::init("so"),
     cl::desc("What to write: so (shared library for kiln-run and the runtime, default), obj "
-             "(object + C header, no runtime needed), kiln, linalg, llvm-dialect, llvm, asm"),
+             "(object + C header, no runtime needed), import (kiln dialect as imported), kiln (after "
+             "graph passes and fusion), linalg, llvm-dialect, llvm, asm"),
     cl::cat(category));
 static cl::opt<std::string> triple("target-triple", cl::desc("LLVM target triple (default: host)"),
                                    cl::cat(category));

@@ -13,6 +13,7 @@ namespace kiln {
 enum class EmitKind {
   SharedLibrary, ///< OUT: a shared library loadable by the runtime
   Object,        ///< OUT.o and OUT.h: embeddable without the runtime
+  Import,        ///< kiln dialect as imported, before any pass
   Kiln,          ///< kiln dialect after graph passes (fusion regions formed)
   Linalg,        ///< linalg on tensors
   LLVMDialect,   ///< the LLVM dialect, entry point added
@@ -20,7 +21,7 @@ enum class EmitKind {
   Assembly,      ///< target assembly
 };
 
-/// Parses "so", "obj", "kiln", "linalg", "llvm-dialect", "llvm", "asm".
+/// Parses "so", "obj", "import", "kiln", "linalg", "llvm-dialect", "llvm", "asm".
 std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 
 /// Creates a context with every dialect and interface the compiler needs.

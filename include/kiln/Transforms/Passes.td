@@ -50,6 +50,30 @@ def KilnOutlineFusions : Pass<"kiln-outline-fusions", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def KilnFuseEpilogues : Pass<"kiln-fuse-epilogues", "mlir::func::FuncOp"> {
+  let summary = "Tile each fusion's epilogue and compute its matmul/conv producer per tile";
+  let description = [{
+    Runs on linalg in the functions outlined from `kiln.fusion` regions. When the op
+    producing a fusion's result is elementwise and fed (directly or through other linalg
+    ops) by a contraction, the result is tiled by rows (every dimension but the last
+    tiled by 1) and all linalg producers are computed inside the tile loop. The
+    contraction's full output is then never stored: only one row lives at a time, as
+    XLA's and IREE's fused epilogues do.
+
+    ```mlir
+    %mm = linalg.generic {matmul} ...          // [4, 16]
+    %y = linalg.generic {add bias; relu} ins(%mm, %b) ...
+    // becomes
+    %y = scf.for %i = 0 to 4 iter_args(%out = ...) {
+      %row = linalg.generic {matmul} ... -> tensor<1x16xf32>
+      %r = linalg.generic {add bias; relu} ins(%row, %b) ...
+      scf.yield (tensor.insert_slice %r into %out)
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def KilnLowerStridedCopies : Pass<"kiln-lower-strided-copies", "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided buffers into linalg.copy loops";
   let description = [{

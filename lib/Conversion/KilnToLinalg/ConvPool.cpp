@@ -64,10 +64,35 @@ SmallVector<AffineExpr> dims(MLIRContext *ctx, std::initializer_list<unsigned> f
   return exprs;
 }
 
+/// The convolution's accumulator before the reduction: the bias broadcast over
+/// `type` along `channelDim`, or zeros.
+Value convInit(OpBuilder &b, Location loc, Value bias, Value biasView, RankedTensorType type,
+               unsigned channelDims) {
+  MLIRContext *ctx = b.getContext();
+  Type et = type.getElementType();
+  if (!bias)
+    return filledTensor(b, loc, type, scalarConstant(b, loc, et, 0));
+  // The accumulator starts from the bias, so adding it costs no extra pass.
+  unsigned rank = type.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (unsigned i = 0; i < channelDims; ++i)
+    exprs.push_back(getAffineDimExpr(1 + i, ctx));
+  return buildGeneric(b, loc, type, biasView, emptyTensor(b, loc, type),
+                      {AffineMap::get(rank, 0, exprs, ctx), AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                      parallelLoops(rank), [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+}
+
+Value multiplyAccumulate(OpBuilder &b, Location l, ValueRange a) {
+  Value p = b.create<arith::MulFOp>(l, a[0], a[1]);
+  return b.create<arith::AddFOp>(l, a[2], p);
+}
+
+/// Convolutions lower to one contraction generic over the padded input. Ungrouped and
+/// depthwise convolutions index channels directly, so the result needs no reshape and
+/// an epilogue can be fused into it; other grouped ones split channels into groups.
 struct ConvLowering : OpRewritePattern<ConvOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConvOp op, PatternRewriter &rewriter) const override {
-    MLIRContext *ctx = getContext();
     Location loc = op.getLoc();
     RankedTensorType type = op.getType(), xt = op.getInput().getType(),
                      wt = op.getWeight().getType();
@@ -75,63 +100,80 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     if (!isa<FloatType>(et))
       return rewriter.notifyMatchFailure(op, "only floating-point convolution");
     unsigned s = xt.getRank() - 2;
-    int64_t g = op.getGroups(), f = wt.getDimSize(0), c = wt.getDimSize(1);
     SmallVector<int64_t> extra(s, 0);
     Value x = padSpatial(rewriter, loc, op.getInput(), op.getPads(), extra,
                          scalarConstant(rewriter, loc, et, 0));
-    auto xpShape = cast<RankedTensorType>(x.getType()).getShape();
+    int64_t g = op.getGroups(), c = wt.getDimSize(1);
+    Value y = g == 1 || c == 1 ? direct(rewriter, op, x) : grouped(rewriter, op, x);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
 
-    // Split channels into groups: x [N, G, C/G, D...], w [G, F/G, C/G, K...].
-    SmallVector<ReassociationIndices> xAssoc = {{0}, {1, 2}}, wAssoc = {{0, 1}, {2}};
+  /// Loops n, f, o... (parallel), [c,] k... (reduction).
+  Value direct(PatternRewriter &b, ConvOp op, Value x) const {
+    MLIRContext *ctx = getContext();
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType(), wt = op.getWeight().getType();
+    unsigned s = type.getRank() - 2;
+    bool ungrouped = op.getGroups() == 1;
+    int64_t multiplier = wt.getDimSize(0) / op.getGroups();
+    unsigned firstK = 2 + s + (ungrouped ? 1 : 0), loops = firstK + s;
+    AffineExpr f = getAffineDimExpr(1, ctx), cExpr = getAffineDimExpr(2 + s, ctx);
+    AffineExpr inChannel = ungrouped ? cExpr : multiplier == 1 ? f : f.floorDiv(multiplier);
+    SmallVector<AffineExpr> xExprs = {getAffineDimExpr(0, ctx), inChannel};
+    llvm::append_range(xExprs, windowExprs(ctx, 2, firstK, op.getStrides(), op.getDilations()));
+    SmallVector<AffineExpr> wExprs = {f, ungrouped ? cExpr : getAffineConstantExpr(0, ctx)};
+    llvm::append_range(wExprs, dims(ctx, {}, firstK, s));
+    SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xExprs, ctx),
+                                   AffineMap::get(loops, 0, wExprs, ctx),
+                                   AffineMap::get(loops, 0, dims(ctx, {}, 0, 2 + s), ctx)};
+    SmallVector<utils::IteratorType> iterators = parallelLoops(2 + s);
+    iterators.append(loops - 2 - s, utils::IteratorType::reduction);
+    Value init = convInit(b, loc, op.getBias(), op.getBias(), type, 1);
+    return buildGeneric(b, loc, type, {x, op.getWeight()}, init, maps, iterators, multiplyAccumulate);
+  }
+
+  /// Splits channels into groups: x [N, G, C/G, D...], w [G, F/G, C/G, K...], and
+  /// loops n, g, f, o... (parallel), c, k... (reduction).
+  Value grouped(PatternRewriter &b, ConvOp op, Value x) const {
+    MLIRContext *ctx = getContext();
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType(), wt = op.getWeight().getType();
+    Type et = type.getElementType();
+    unsigned s = type.getRank() - 2;
+    int64_t g = op.getGroups(), f = wt.getDimSize(0), c = wt.getDimSize(1);
+    auto xpShape = cast<RankedTensorType>(x.getType()).getShape();
+    SmallVector<ReassociationIndices> xAssoc = {{0}, {1, 2}}, wAssoc = {{0, 1}, {2}},
+                                      yAssoc = {{0}, {1, 2}};
     for (unsigned i = 0; i < s; ++i) {
       xAssoc.push_back({i + 3});
       wAssoc.push_back({i + 3});
+      yAssoc.push_back({i + 3});
     }
-    SmallVector<int64_t> xg = {xpShape[0], g, c}, wg = {g, f / g, c};
+    SmallVector<int64_t> xg = {xpShape[0], g, c}, wg = {g, f / g, c}, yg = {type.getDimSize(0), g, f / g};
     llvm::append_range(xg, xpShape.drop_front(2));
     llvm::append_range(wg, wt.getShape().drop_front(2));
-    Value xGrouped = rewriter.create<tensor::ExpandShapeOp>(
-        loc, RankedTensorType::get(xg, et), x, xAssoc);
-    Value wGrouped = rewriter.create<tensor::ExpandShapeOp>(
-        loc, RankedTensorType::get(wg, et), op.getWeight(), wAssoc);
-    SmallVector<int64_t> yg = {type.getDimSize(0), g, f / g};
     llvm::append_range(yg, type.getShape().drop_front(2));
+    Value xGrouped = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get(xg, et), x, xAssoc);
+    Value wGrouped = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get(wg, et),
+                                                     op.getWeight(), wAssoc);
     auto ygType = RankedTensorType::get(yg, et);
-
-    // Loops: n, g, f, o... (parallel), c, k... (reduction).
     unsigned loops = 4 + 2 * s, firstOut = 3, cDim = 3 + s, firstK = 4 + s;
     SmallVector<AffineExpr> xExprs = dims(ctx, {0, 1, cDim});
     llvm::append_range(xExprs, windowExprs(ctx, firstOut, firstK, op.getStrides(), op.getDilations()));
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(loops, 0, xExprs, ctx),
-        AffineMap::get(loops, 0, dims(ctx, {1, 2, cDim}, firstK, s), ctx),
-        AffineMap::get(loops, 0, dims(ctx, {0, 1, 2}, firstOut, s), ctx)};
+    SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, xExprs, ctx),
+                                   AffineMap::get(loops, 0, dims(ctx, {1, 2, cDim}, firstK, s), ctx),
+                                   AffineMap::get(loops, 0, dims(ctx, {0, 1, 2}, firstOut, s), ctx)};
     SmallVector<utils::IteratorType> iterators = parallelLoops(3 + s);
     iterators.append(1 + s, utils::IteratorType::reduction);
-
-    Value init;
-    if (Value bias = op.getBias()) {
-      // The accumulator starts from the bias, so it costs no extra pass.
-      Value biasGrouped = rewriter.create<tensor::ExpandShapeOp>(
-          loc, RankedTensorType::get({g, f / g}, et), bias, SmallVector<ReassociationIndices>{{0, 1}});
-      AffineMap biasMap = AffineMap::get(3 + s, 0, dims(ctx, {1, 2}), ctx);
-      init = buildGeneric(rewriter, loc, ygType, biasGrouped, emptyTensor(rewriter, loc, ygType),
-                          {biasMap, AffineMap::getMultiDimIdentityMap(3 + s, ctx)},
-                          parallelLoops(3 + s),
-                          [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    } else {
-      init = filledTensor(rewriter, loc, ygType, scalarConstant(rewriter, loc, et, 0));
-    }
-    Value y = buildGeneric(rewriter, loc, ygType, {xGrouped, wGrouped}, init, maps, iterators,
-                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                             Value p = b.create<arith::MulFOp>(l, a[0], a[1]);
-                             return b.create<arith::AddFOp>(l, a[2], p);
-                           });
-    SmallVector<ReassociationIndices> yAssoc = {{0}, {1, 2}};
-    for (unsigned i = 0; i < s; ++i)
-      yAssoc.push_back({i + 3});
-    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, y, yAssoc);
-    return success();
+    Value biasView;
+    if (Value bias = op.getBias())
+      biasView = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({g, f / g}, et), bias,
+                                                 SmallVector<ReassociationIndices>{{0, 1}});
+    Value init = convInit(b, loc, op.getBias(), biasView, ygType, 2);
+    Value y = buildGeneric(b, loc, ygType, {xGrouped, wGrouped}, init, maps, iterators,
+                           multiplyAccumulate);
+    return b.create<tensor::CollapseShapeOp>(loc, type, y, yAssoc);
   }
 };
 
