@@ -59,7 +59,7 @@ static llvm::Error writeFile(StringRef path, StringRef contents) {
 static std::string printModule(ModuleOp module) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  module.print(os, OpPrintingFlags().elideLargeElementsAttrs(16).elideLargeResourceString(64));
+  module.print(os); // Never elided: every stage can be read back by kiln-opt.
   return text;
 }
 

@@ -25,15 +25,22 @@ static constexpr int64_t kMinOpset = 7, kMaxOpset = 18;
 // NodeContext
 //===----------------------------------------------------------------------===//
 
-NodeContext::NodeContext(OpBuilder &b, const onnx::NodeProto &node, int64_t opset,
+/// Names a node for messages: its name, or its index and first output when unnamed.
+static std::string nodeLabel(const onnx::NodeProto &node, int index) {
+  if (!node.name().empty())
+    return "'" + node.name() + "'";
+  return "#" + std::to_string(index) + " -> '" + (node.output_size() ? node.output(0) : "") + "'";
+}
+
+NodeContext::NodeContext(OpBuilder &b, const onnx::NodeProto &node, int index, int64_t opset,
                          StringRef file, SmallVector<Value> inputs)
-    : b(b), node(node), opset(opset),
+    : b(b), node(node), opset(opset), label(nodeLabel(node, index)),
       loc(NameLoc::get(b.getStringAttr(node.name().empty() ? node.op_type() : node.name()),
                        FileLineColLoc::get(b.getContext(), file, 0, 0))),
       inputs(std::move(inputs)), file(file.str()) {}
 
 LogicalResult NodeContext::fail(const Twine &reason) const {
-  emitError(loc) << file << ": node '" << node.name() << "' (" << node.op_type() << ", opset "
+  emitError(loc) << file << ": node " << label << " (" << node.op_type() << ", opset "
                  << opset << "): " << reason;
   return failure();
 }
@@ -247,7 +254,7 @@ private:
     return failure();
   }
   FailureOr<RankedTensorType> valueType(const onnx::ValueInfoProto &info);
-  LogicalResult importNode(const onnx::NodeProto &node, int64_t opset);
+  LogicalResult importNode(const onnx::NodeProto &node, int index, int64_t opset);
 
   MLIRContext *ctx;
   OpBuilder b;
@@ -285,7 +292,7 @@ FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto 
   return RankedTensorType::get(shape, et);
 }
 
-LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset) {
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, int64_t opset) {
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
     if (name.empty()) {
@@ -294,11 +301,11 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int64_t ops
     }
     auto it = values.find(name);
     if (it == values.end())
-      return NodeContext(b, node, opset, file, {})
+      return NodeContext(b, node, index, opset, file, {})
           .fail("input '" + name + "' is not defined before this node (dangling name or cycle)");
     inputs.push_back(it->second);
   }
-  NodeContext nc(b, node, opset, file, std::move(inputs));
+  NodeContext nc(b, node, index, opset, file, std::move(inputs));
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return nc.fail("operator domain '" + node.domain() + "' is not supported");
   auto importer = table.find(node.op_type());
@@ -364,8 +371,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
     values[init.name()] = b.create<ConstantOp>(
         NameLoc::get(b.getStringAttr(init.name()), loc), *attr);
   }
-  for (const auto &node : graph.node())
-    if (failed(importNode(node, opset)))
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(importNode(graph.node(i), i, opset)))
       return nullptr;
 
   SmallVector<Value> results;

@@ -23,12 +23,13 @@ using mlir::Value;
 /// opset in force, and a builder positioned in @main.
 class NodeContext {
 public:
-  NodeContext(mlir::OpBuilder &b, const onnx::NodeProto &node, int64_t opset,
+  NodeContext(mlir::OpBuilder &b, const onnx::NodeProto &node, int index, int64_t opset,
               llvm::StringRef file, llvm::SmallVector<Value> inputs);
 
   mlir::OpBuilder &b;
   const onnx::NodeProto &node;
   const int64_t opset;
+  const std::string label; // how messages name the node
   mlir::Location loc;
 
   /// Emits "FILE: node 'NAME' (OP, opset N): REASON" and returns failure.
