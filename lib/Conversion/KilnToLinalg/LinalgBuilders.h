@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
 #include <limits>
@@ -111,6 +112,13 @@ inline Value reshapeTensor(OpBuilder &b, Location loc, Value v, RankedTensorType
       return b.create<tensor::ExpandShapeOp>(loc, to, v, ArrayRef<ReassociationIndices>{});
     return b.create<tensor::CollapseShapeOp>(loc, to, v, ArrayRef<ReassociationIndices>{});
   }
+  // One collapse or expand when the dimensions group, else through 1-D.
+  if (from.getRank() > to.getRank())
+    if (auto groups = getReassociationIndicesForReshape(from, to))
+      return b.create<tensor::CollapseShapeOp>(loc, to, v, *groups);
+  if (from.getRank() < to.getRank())
+    if (auto groups = getReassociationIndicesForReshape(to, from))
+      return b.create<tensor::ExpandShapeOp>(loc, to, v, *groups);
   if (from.getRank() != 1) {
     auto flatType = RankedTensorType::get({from.getNumElements()}, from.getElementType());
     flat = b.create<tensor::CollapseShapeOp>(loc, flatType, v, allInOne(from.getRank()));

@@ -1,0 +1,81 @@
+// RUN: kiln-opt %s -split-input-file -kiln-fuse | FileCheck %s
+
+// A matmul anchors its elementwise epilogue (bias, activation) in one region.
+// CHECK-LABEL: func @matmul_epilogue
+// CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>, %[[W:.+]]: tensor<8x16xf32>, %[[B:.+]]: tensor<16xf32>)
+// CHECK: %[[F:.+]] = kiln.fusion(%[[X]], %[[W]], %[[B]])
+// CHECK-NEXT: ^bb0(%[[A0:.+]]: tensor<4x8xf32>, %[[A1:.+]]: tensor<8x16xf32>, %[[A2:.+]]: tensor<16xf32>):
+// CHECK-NEXT: %[[M:.+]] = kiln.matmul %[[A0]], %[[A1]]
+// CHECK-NEXT: %[[S:.+]] = kiln.add %[[M]], %[[A2]]
+// CHECK-NEXT: %[[R:.+]] = kiln.relu %[[S]]
+// CHECK-NEXT: kiln.yield %[[R]]
+// CHECK: return %[[F]]
+func.func @matmul_epilogue(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = kiln.add %0, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %2 = kiln.relu %1 : tensor<4x16xf32>
+  return %2 : tensor<4x16xf32>
+}
+
+// -----
+
+// A residual add joins the convolution's region; the other conv gets its own.
+// CHECK-LABEL: func @conv_residual
+// CHECK: %[[F0:.+]] = kiln.fusion
+// CHECK: kiln.conv
+// CHECK-NOT: kiln.add
+// CHECK: kiln.yield
+// CHECK: kiln.fusion(%[[F0]], %{{.*}})
+// CHECK: kiln.conv
+// CHECK-NEXT: kiln.add
+// CHECK-NEXT: kiln.relu
+// CHECK-NEXT: kiln.yield
+func.func @conv_residual(%x: tensor<1x4x8x8xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32> {
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
+       : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %1 = kiln.conv %0, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
+       : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %2 = kiln.add %1, %0 : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %3 = kiln.relu %2 : tensor<1x4x8x8xf32>
+  return %3 : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// A value also used outside the chain ends its region (a region has one result);
+// small constants are cloned in.
+// CHECK-LABEL: func @shared_value
+// CHECK: %[[E:.+]] = kiln.fusion(%{{.*}}) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.exp
+// CHECK-NEXT: kiln.yield
+// CHECK: kiln.fusion(%[[E]]) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.constant dense<2.000000e+00>
+// CHECK-NEXT: kiln.mul
+// CHECK-NEXT: kiln.add
+// CHECK-NEXT: kiln.yield
+func.func @shared_value(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+  %two = kiln.constant dense<2.0> : tensor<f32>
+  %e = kiln.exp %x : tensor<8xf32>
+  %m = kiln.mul %e, %two : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %a = kiln.add %m, %e : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %a, %e : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// Reductions take an elementwise prologue; reshapes stay outside regions.
+// CHECK-LABEL: func @reduce_prologue
+// CHECK: kiln.fusion
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.exp
+// CHECK-NEXT: kiln.reduce_sum
+// CHECK-NEXT: kiln.yield
+// CHECK: kiln.reshape
+func.func @reduce_prologue(%x: tensor<4x8xf32>) -> tensor<2x2xf32> {
+  %e = kiln.exp %x : tensor<4x8xf32>
+  %s = kiln.reduce_sum %e {axes = array<i64: 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<4xf32>
+  %r = kiln.reshape %s : tensor<4xf32> -> tensor<2x2xf32>
+  return %r : tensor<2x2xf32>
+}
