@@ -17,9 +17,9 @@ TEST(ShapeRules, CeilModeDropsWindowsStartingInPadding) {
   auto ceilShape = convOutputShape({1, 1, 5}, {2}, {2}, {1}, {0, 0}, true);
   EXPECT_EQ((*floorShape)[2], 2);
   EXPECT_EQ((*ceilShape)[2], 3);
-  // With end padding 1 a fourth window would start in the padding only: dropped.
+  // With end padding 2 a fourth window would start inside the padding: dropped.
   auto padded = convOutputShape({1, 1, 5}, {2}, {2}, {1}, {0, 2}, true);
-  EXPECT_EQ((*padded)[2], 4);
+  EXPECT_EQ((*padded)[2], 3);
 }
 
 TEST(ShapeRules, RejectsEmptyOutputsAndBadStrides) {
