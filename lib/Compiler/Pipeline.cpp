@@ -31,6 +31,7 @@ void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &) {
   // Inside each outlined fusion, chains of elementwise generics become one loop nest,
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());
   pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

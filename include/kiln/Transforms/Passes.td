@@ -74,6 +74,23 @@ def KilnFuseEpilogues : Pass<"kiln-fuse-epilogues", "mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def KilnReorderContractionLoops : Pass<"kiln-reorder-contraction-loops", "mlir::func::FuncOp"> {
+  let summary = "Make the output's contiguous dimension the innermost loop of contractions";
+  let description = [{
+    Matmuls, convolutions and pooling windows come out of the kiln lowering with their
+    reduction loops innermost, a short scalar dot product. This pass moves the loop that
+    walks the output's last (contiguous) dimension innermost, after the reductions, so
+    each innermost iteration updates a contiguous row that LLVM vectorizes:
+
+    ```mlir
+    // matmul loops (m, n, k)             becomes (m, k, n)
+    // conv loops (n, f, oh, ow, c, kh, kw)  becomes (n, f, oh, c, kh, kw, ow)
+    ```
+    Generics with one input (plain reductions) keep their order.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnLowerStridedCopies : Pass<"kiln-lower-strided-copies", "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided buffers into linalg.copy loops";
   let description = [{
