@@ -132,9 +132,7 @@ Result runDataSets(const TestCase &test, const std::string &artifact) {
     for (size_t i = 0; i < outputCount; ++i) {
       kiln_tensor_info_t info;
       kiln_status_free(kiln_module_output_info(module, i, &info));
-      outputs[i].dtype = info.dtype;
-      outputs[i].dims.assign(info.dims, info.dims + info.rank);
-      outputs[i].data.assign(info.byte_size, 0);
+      outputs[i] = tensorFor(info);
       out.push_back(outputs[i].view());
     }
     if (kiln_status_t s = kiln_module_run(module, in.data(), in.size(), out.data(), out.size())) {

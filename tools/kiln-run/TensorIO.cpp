@@ -27,6 +27,15 @@ size_t HostTensor::elements() const {
   return n;
 }
 
+HostTensor kiln::tools::tensorFor(const kiln_tensor_info_t &info) {
+  HostTensor t;
+  t.name = info.name;
+  t.dtype = info.dtype;
+  t.dims.assign(info.dims, info.dims + info.rank);
+  t.data.assign(info.byte_size, 0);
+  return t;
+}
+
 static float halfToFloat(uint16_t h) {
   uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
   if (exp == 0) {

@@ -25,6 +25,9 @@ struct HostTensor {
   double at(size_t i) const;
 };
 
+/// A zero-filled tensor shaped like `info` (an output the runtime will write).
+HostTensor tensorFor(const kiln_tensor_info_t &info);
+
 /// Reads a .npy (by extension) or a TensorProto .pb file; false with `error` set on
 /// malformed or unsupported input.
 bool readTensorFile(const std::string &path, HostTensor &out, std::string &error);

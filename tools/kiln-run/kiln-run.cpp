@@ -125,10 +125,7 @@ int main(int argc, char **argv) {
     kiln_tensor_info_t info;
     if (kiln_status_t s = kiln_module_output_info(module, i, &info))
       return failStatus(s);
-    outputs[i].name = info.name;
-    outputs[i].dtype = info.dtype;
-    outputs[i].dims.assign(info.dims, info.dims + info.rank);
-    outputs[i].data.assign(info.byte_size, 0);
+    outputs[i] = tensorFor(info);
     outViews.push_back(outputs[i].view());
   }
   auto run = [&] {
