@@ -83,8 +83,7 @@ Value convInit(OpBuilder &b, Location loc, Value bias, Value biasView, RankedTen
 }
 
 Value multiplyAccumulate(OpBuilder &b, Location l, ValueRange a) {
-  Value p = b.create<arith::MulFOp>(l, a[0], a[1]);
-  return b.create<arith::AddFOp>(l, a[2], p);
+  return multiplyAdd(b, l, a[0], a[1], a[2]);
 }
 
 /// Convolutions lower to one contraction generic over the padded input. Ungrouped and

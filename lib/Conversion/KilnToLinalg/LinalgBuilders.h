@@ -95,6 +95,16 @@ inline Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType type,
                       parallelLoops(type.getRank()), body);
 }
 
+/// acc + x * y with the `contract` fast-math flag, so LLVM may emit one FMA (as C
+/// compilers do by default); integers multiply-add exactly.
+inline Value multiplyAdd(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
+  if (!isa<FloatType>(acc.getType()))
+    return b.create<arith::AddIOp>(loc, acc, b.create<arith::MulIOp>(loc, x, y));
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
+  Value product = b.create<arith::MulFOp>(loc, x, y, contract);
+  return b.create<arith::AddFOp>(loc, acc, product, contract);
+}
+
 /// Reshapes between static shapes through collapse_shape / expand_shape.
 inline Value reshapeTensor(OpBuilder &b, Location loc, Value v, RankedTensorType to) {
   auto from = cast<RankedTensorType>(v.getType());

@@ -9,13 +9,6 @@ using namespace kiln::lowering;
 
 namespace {
 
-/// Multiply-accumulate in the element type: acc + a * b.
-Value multiplyAdd(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
-  if (isa<FloatType>(acc.getType()))
-    return b.create<arith::AddFOp>(loc, acc, b.create<arith::MulFOp>(loc, x, y));
-  return b.create<arith::AddIOp>(loc, acc, b.create<arith::MulIOp>(loc, x, y));
-}
-
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &rewriter) const override {
