@@ -292,6 +292,23 @@ FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto 
   return RankedTensorType::get(shape, et);
 }
 
+/// How many leading inputs an op needs present (ONNX's required inputs), so that op
+/// importers may read them without checking.
+static unsigned requiredInputs(StringRef op, int64_t opset) {
+  static const llvm::StringMap<unsigned> counts = {
+      {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
+      {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
+      {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}};
+  if (op == "Reshape")
+    return opset >= 5 ? 2 : 1;
+  if (op == "Slice")
+    return opset >= 10 ? 3 : 1;
+  if (op == "Pad")
+    return opset >= 11 ? 2 : 1;
+  auto it = counts.find(op);
+  return it == counts.end() ? 1 : it->second;
+}
+
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, int64_t opset) {
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
@@ -311,6 +328,18 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   auto importer = table.find(node.op_type());
   if (importer == table.end())
     return nc.fail("operator is not supported");
+  // Ops without optional inputs need every input they list.
+  static const llvm::StringSet<> withOptionalInputs = {
+      "Clip", "Slice", "Pad", "Conv", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
+      "LayerNormalization", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+      "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
+  unsigned required = withOptionalInputs.contains(node.op_type())
+                          ? requiredInputs(node.op_type(), opset)
+                          : std::max<unsigned>(requiredInputs(node.op_type(), opset),
+                                               nc.numInputs());
+  for (unsigned i = 0; i < required; ++i)
+    if (!nc.has(i))
+      return nc.fail("required input " + Twine(i) + " is missing");
   SmallVector<Value> results;
   if (failed(importer->second(nc, results)))
     return failure();
