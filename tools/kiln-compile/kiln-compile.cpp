@@ -3,9 +3,9 @@
 #include "kiln/Compiler/Compiler.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -76,8 +76,19 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
 
   auto context = kiln::createCompilerContext();
-  SourceMgr sourceMgr;
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, context.get());
+  // Importer messages already name the file and node; MLIR-level ones (from .mlir input
+  // or a failing pass) get their source position.
+  mlir::ScopedDiagnosticHandler handler(context.get(), [](mlir::Diagnostic &d) {
+    const char *kind = d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
+                       : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
+                                                                              : "note";
+    std::string where;
+    if (auto pos = mlir::dyn_cast<mlir::FileLineColLoc>(d.getLocation()); pos && pos.getLine())
+      where = (pos.getFilename().str() + ":" + std::to_string(pos.getLine()) + ":" +
+               std::to_string(pos.getColumn()) + ": ");
+    errs() << where << kind << ": " << d.str() << "\n";
+    return mlir::success();
+  });
   if (Error err = kiln::compileModel(*context, input, output, *kind, importOptions, options)) {
     errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
     return 1;
