@@ -122,6 +122,36 @@ def Kiln_PowOp : Kiln_BinaryOp<"pow", "power", "Pow">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", "Max", [Commutative]>;
 def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum", "Min", [Commutative]>;
 
+def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and of i1", "And", [Commutative]>;
+def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or of i1", "Or", [Commutative]>;
+def Kiln_XorOp : Kiln_BinaryOp<"xor", "logical exclusive or of i1", "Xor", [Commutative]>;
+def Kiln_NotOp : Kiln_UnaryOp<"not", "logical negation of i1">;
+
+def Kiln_CompareOp : Kiln_PureOp<"compare", [InferTypeOpAdaptor]> {
+  let summary = "Elementwise comparison with numpy broadcasting, giving i1";
+  let description = [{
+    `predicate` is one of `eq`, `ne`, `lt`, `le`, `gt`, `ge`. On floats every predicate
+    but `ne` is false when an operand is NaN, and `ne` is true, as in C.
+
+    ```mlir
+    %m = kiln.compare %a, %b {predicate = "lt"} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs, StrAttr:$predicate);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_SelectOp : Kiln_PureOp<"select", [InferTypeOpAdaptor]> {
+  let summary = "Elementwise `condition ? on_true : on_false`, all three broadcast";
+  let arguments = (ins Kiln_Tensor:$condition, Kiln_Tensor:$on_true, Kiln_Tensor:$on_false);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Linear algebra, convolution and pooling
 //===----------------------------------------------------------------------===//

@@ -16,7 +16,8 @@ namespace {
 
 bool isElementwise(Operation *op) {
   return isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, TanhOp, SigmoidOp, ReluOp, ErfOp,
-             FloorOp, CeilOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, CastOp>(op);
+             FloorOp, CeilOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, CastOp,
+             AndOp, OrOp, XorOp, NotOp, CompareOp, SelectOp>(op);
 }
 
 bool isContraction(Operation *op) { return isa<MatMulOp, ConvOp>(op); }

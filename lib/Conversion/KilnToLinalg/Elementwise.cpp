@@ -3,6 +3,8 @@
 #include "LinalgBuilders.h"
 #include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::lowering;
@@ -101,6 +103,55 @@ KILN_BINARY(MinOp, arith::MinimumFOp, arith::MinSIOp)
 KILN_BINARY(PowOp, math::PowFOp, math::IPowIOp)
 #undef KILN_BINARY
 
+#define KILN_LOGIC(OP, IOP)                                                                \
+  template <> struct Scalar<OP> {                                                          \
+    static Value apply(OP, OpBuilder &b, Location loc, Type t, ValueRange a) {             \
+      return t.isInteger(1) ? b.create<IOP>(loc, a[0], a[1]).getResult() : Value();        \
+    }                                                                                      \
+  };
+KILN_LOGIC(AndOp, arith::AndIOp)
+KILN_LOGIC(OrOp, arith::OrIOp)
+KILN_LOGIC(XorOp, arith::XOrIOp)
+#undef KILN_LOGIC
+
+template <> struct Scalar<NotOp> {
+  static Value apply(NotOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (!t.isInteger(1))
+      return {};
+    return b.create<arith::XOrIOp>(loc, a[0], scalarConstant(b, loc, t, 1));
+  }
+};
+
+template <> struct Scalar<CompareOp> {
+  static Value apply(CompareOp op, OpBuilder &b, Location loc, Type, ValueRange a) {
+    StringRef p = op.getPredicate();
+    if (isFloat(a[0].getType())) {
+      auto pred = llvm::StringSwitch<arith::CmpFPredicate>(p)
+                      .Case("eq", arith::CmpFPredicate::OEQ)
+                      .Case("ne", arith::CmpFPredicate::UNE)
+                      .Case("lt", arith::CmpFPredicate::OLT)
+                      .Case("le", arith::CmpFPredicate::OLE)
+                      .Case("gt", arith::CmpFPredicate::OGT)
+                      .Default(arith::CmpFPredicate::OGE);
+      return b.create<arith::CmpFOp>(loc, pred, a[0], a[1]);
+    }
+    auto pred = llvm::StringSwitch<arith::CmpIPredicate>(p)
+                    .Case("eq", arith::CmpIPredicate::eq)
+                    .Case("ne", arith::CmpIPredicate::ne)
+                    .Case("lt", arith::CmpIPredicate::slt)
+                    .Case("le", arith::CmpIPredicate::sle)
+                    .Case("gt", arith::CmpIPredicate::sgt)
+                    .Default(arith::CmpIPredicate::sge);
+    return b.create<arith::CmpIOp>(loc, pred, a[0], a[1]);
+  }
+};
+
+template <> struct Scalar<SelectOp> {
+  static Value apply(SelectOp, OpBuilder &b, Location loc, Type, ValueRange a) {
+    return b.create<arith::SelectOp>(loc, a[0], a[1], a[2]);
+  }
+};
+
 /// Lowers any elementwise kiln op through its Scalar<> semantics.
 template <typename OpTy> struct ElementwiseLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -186,5 +237,8 @@ void kiln::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
                ElementwiseLowering<MinOp>>(ctx);
+  patterns.add<ElementwiseLowering<AndOp>, ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
+               ElementwiseLowering<NotOp>, ElementwiseLowering<CompareOp>,
+               ElementwiseLowering<SelectOp>>(ctx);
   patterns.add<CastLowering>(ctx);
 }

@@ -121,6 +121,16 @@ OpFoldResult FloorOp::fold(FoldAdaptor a) {
 OpFoldResult CeilOp::fold(FoldAdaptor a) {
   return foldUnary(*this, a.getInput(), [](double x) { return std::ceil(x); });
 }
+OpFoldResult NotOp::fold(FoldAdaptor a) {
+  auto in = ConstantTensor::read(a.getInput(), kMaxFoldElements);
+  if (!in)
+    return {};
+  ConstantTensor out = *in;
+  for (int64_t &v : out.ints)
+    v = !v;
+  return out.toAttr();
+}
+
 OpFoldResult ClipOp::fold(FoldAdaptor a) {
   double lo = getMin().convertToDouble(), hi = getMax().convertToDouble();
   return foldUnary(
@@ -151,8 +161,8 @@ static double applyFloat(BinaryKind kind, double x, double y) {
   case BinaryKind::Pow: return std::pow(x, y);
   case BinaryKind::Max: return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
   case BinaryKind::Min: return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y);
+  default: return NAN; // Logic ops take i1 only.
   }
-  return 0;
 }
 
 static std::optional<int64_t> applyInt(BinaryKind kind, int64_t x, int64_t y) {
@@ -168,6 +178,9 @@ static std::optional<int64_t> applyInt(BinaryKind kind, int64_t x, int64_t y) {
     return (int64_t)std::pow((double)x, (double)y);
   case BinaryKind::Max: return std::max(x, y);
   case BinaryKind::Min: return std::min(x, y);
+  case BinaryKind::And: return x && y;
+  case BinaryKind::Or: return x || y;
+  case BinaryKind::Xor: return (x != 0) != (y != 0);
   }
   return std::nullopt;
 }
@@ -204,6 +217,56 @@ OpFoldResult kiln::foldBinary(Operation *op, Attribute lhsAttr, Attribute rhsAtt
         return {};
       out.ints[i] = *v;
     }
+  }
+  return out.toAttr();
+}
+
+static bool comparePredicate(StringRef p, double x, double y) {
+  if (p == "eq") return x == y;
+  if (p == "ne") return x != y;
+  if (p == "lt") return x < y;
+  if (p == "le") return x <= y;
+  if (p == "gt") return x > y;
+  return x >= y;
+}
+
+OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
+  auto a = ConstantTensor::read(adaptor.getLhs(), kMaxFoldElements);
+  auto b = ConstantTensor::read(adaptor.getRhs(), kMaxFoldElements);
+  RankedTensorType type = getType();
+  if (!a || !b || type.getNumElements() > kMaxFoldElements)
+    return {};
+  ConstantTensor out = ConstantTensor::zeros(type);
+  for (int64_t i = 0; i < out.size(); ++i) {
+    int64_t ia = broadcastIndex(i, type.getShape(), a->type.getShape());
+    int64_t ib = broadcastIndex(i, type.getShape(), b->type.getShape());
+    if (a->isFloat())
+      out.ints[i] = comparePredicate(getPredicate(), a->floats[ia], b->floats[ib]);
+    else // Integers compare exactly (beyond double's 53 bits) through their order.
+      out.ints[i] = comparePredicate(getPredicate(),
+                                     a->ints[ia] < b->ints[ib] ? -1 : a->ints[ia] > b->ints[ib], 0);
+  }
+  return out.toAttr();
+}
+
+OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = getType();
+  if (getOnTrue() == getOnFalse() && getOnTrue().getType() == type)
+    return getOnTrue();
+  auto c = ConstantTensor::read(adaptor.getCondition(), kMaxFoldElements);
+  auto a = ConstantTensor::read(adaptor.getOnTrue(), kMaxFoldElements);
+  auto b = ConstantTensor::read(adaptor.getOnFalse(), kMaxFoldElements);
+  if (!c || !a || !b || type.getNumElements() > kMaxFoldElements)
+    return {};
+  ConstantTensor out = ConstantTensor::zeros(type);
+  for (int64_t i = 0; i < out.size(); ++i) {
+    bool pick = c->ints[broadcastIndex(i, type.getShape(), c->type.getShape())];
+    const ConstantTensor &from = pick ? *a : *b;
+    int64_t j = broadcastIndex(i, type.getShape(), from.type.getShape());
+    if (out.isFloat())
+      out.floats[i] = from.floats[j];
+    else
+      out.ints[i] = from.ints[j];
   }
   return out.toAttr();
 }

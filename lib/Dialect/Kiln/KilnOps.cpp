@@ -101,6 +101,38 @@ LogicalResult CastOp::verify() {
   return success();
 }
 
+static const char *const kPredicates[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+
+LogicalResult CompareOp::verify() {
+  if (!llvm::is_contained(kPredicates, getPredicate()))
+    return emitOpError("unknown predicate '") << getPredicate() << "'";
+  return success();
+}
+
+LogicalResult CompareOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  if (failed(inferBroadcastType(loc, adaptor.getLhs().getType(), adaptor.getRhs().getType(), types)))
+    return failure();
+  types[0] = cast<RankedTensorType>(types[0]).clone(IntegerType::get(ctx, 1));
+  return success();
+}
+
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  auto c = rankedOf(adaptor.getCondition().getType());
+  auto a = rankedOf(adaptor.getOnTrue().getType()), b = rankedOf(adaptor.getOnFalse().getType());
+  if (!c.getElementType().isInteger(1))
+    return fail(loc, "condition must be i1");
+  if (a.getElementType() != b.getElementType())
+    return fail(loc, "branch element types differ");
+  auto ab = broadcastShapes(a.getShape(), b.getShape());
+  auto shape = succeeded(ab) ? broadcastShapes(*ab, c.getShape()) : ab;
+  if (failed(shape))
+    return fail(loc, "shapes are not broadcast-compatible");
+  types.push_back(RankedTensorType::get(*shape, a.getElementType()));
+  return success();
+}
+
 LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto a = rankedOf(adaptor.getLhs().getType()), b = rankedOf(adaptor.getRhs().getType());

@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/APFloat.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -99,6 +100,33 @@ Value eluLike(NodeContext &c, Value x, double alpha, double beta) {
   Value em1 = binary<SubOp>(c, unary<ExpOp>(c, scaled), c.scalar(1, et));
   Value neg = binary<MinOp>(c, binary<MulOp>(c, em1, c.scalar(alpha, et)), c.scalar(0, et));
   return binary<AddOp>(c, binary<MaxOp>(c, x, c.scalar(0, et)), neg);
+}
+
+Value compare(NodeContext &c, Value x, Value y, StringRef predicate) {
+  return c.create<CompareOp>(x, y, c.b.getStringAttr(predicate));
+}
+
+Value select(NodeContext &c, Value cond, Value x, Value y) {
+  return c.create<SelectOp>(cond, x, y);
+}
+
+ImportFn compareImporter(StringRef predicate) {
+  std::string p = predicate.str();
+  return [p](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (c.type(0).getElementType() != c.type(1).getElementType())
+      return c.fail("inputs have different element types");
+    out.push_back(compare(c, c.input(0), c.input(1), p));
+    return success();
+  };
+}
+
+template <typename OpTy> ImportFn logicImporter() {
+  return [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    for (size_t i = 0; i < c.numInputs(); ++i)
+      if (!c.type(i).getElementType().isInteger(1))
+        return c.fail("inputs must be bool");
+    return binaryImporter<OpTy>()(c, out);
+  };
 }
 
 LogicalResult requireFloat(NodeContext &c) {
@@ -224,6 +252,76 @@ void onnx_import::addElementwiseImporters(ImporterTable &t) {
       return failure();
     Value e = unary<ExpOp>(c, c.input(0));
     out.push_back(unary<LogOp>(c, binary<AddOp>(c, e, c.scalar(1, c.type(0).getElementType()))));
+    return success();
+  };
+  t["Equal"] = compareImporter("eq");
+  t["Less"] = compareImporter("lt");
+  t["LessOrEqual"] = compareImporter("le");
+  t["Greater"] = compareImporter("gt");
+  t["GreaterOrEqual"] = compareImporter("ge");
+  t["And"] = logicImporter<AndOp>();
+  t["Or"] = logicImporter<OrOp>();
+  t["Xor"] = logicImporter<XorOp>();
+  t["Not"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (!c.type(0).getElementType().isInteger(1))
+      return c.fail("input must be bool");
+    out.push_back(unary<NotOp>(c, c.input(0)));
+    return success();
+  };
+  t["Where"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (!c.type(0).getElementType().isInteger(1) ||
+        c.type(1).getElementType() != c.type(2).getElementType())
+      return c.fail("condition must be bool and both branches of one type");
+    out.push_back(select(c, c.input(0), c.input(1), c.input(2)));
+    return success();
+  };
+  t["IsNaN"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (failed(requireFloat(c)))
+      return failure();
+    out.push_back(compare(c, c.input(0), c.input(0), "ne")); // Only NaN differs from itself.
+    return success();
+  };
+  t["IsInf"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (failed(requireFloat(c)))
+      return failure();
+    Type et = c.type(0).getElementType();
+    bool positive = c.getInt("detect_positive", 1), negative = c.getInt("detect_negative", 1);
+    Value pos = compare(c, c.input(0), c.scalar(INFINITY, et), "eq");
+    Value neg = compare(c, c.input(0), c.scalar(-INFINITY, et), "eq");
+    Value none = compare(c, c.input(0), c.input(0), "lt"); // all false
+    out.push_back(positive && negative ? c.create<OrOp>(pos, neg) : positive ? pos : negative ? neg : none);
+    return success();
+  };
+  t["Sign"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    Type et = c.type(0).getElementType();
+    if (et.isInteger(1))
+      return c.fail("bool inputs are not supported");
+    Value x = c.input(0), zero = c.scalar(0, et);
+    Value negOrZero = select(c, compare(c, x, zero, "lt"), c.scalar(-1, et), zero);
+    Value sign = select(c, compare(c, x, zero, "gt"), c.scalar(1, et), negOrZero);
+    // NaN keeps its value, as numpy's sign does.
+    out.push_back(isa<FloatType>(et) ? select(c, compare(c, x, x, "ne"), x, sign) : sign);
+    return success();
+  };
+  t["ThresholdedRelu"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    if (failed(requireFloat(c)))
+      return failure();
+    Type et = c.type(0).getElementType();
+    Value x = c.input(0);
+    out.push_back(select(c, compare(c, x, c.scalar(c.getFloat("alpha", 1.0), et), "gt"), x,
+                         c.scalar(0, et)));
+    return success();
+  };
+  t["Shrink"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    Type et = c.type(0).getElementType();
+    if (et.isInteger(1))
+      return c.fail("bool inputs are not supported");
+    double lambd = c.getFloat("lambd", 0.5), bias = c.getFloat("bias", 0.0);
+    Value x = c.input(0), zero = c.scalar(0, et);
+    Value high = select(c, compare(c, x, c.scalar(lambd, et), "gt"),
+                        binary<SubOp>(c, x, c.scalar(bias, et)), zero);
+    out.push_back(select(c, compare(c, x, c.scalar(-lambd, et), "lt"),
+                         binary<AddOp>(c, x, c.scalar(bias, et)), high));
     return success();
   };
   t["Softsign"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {

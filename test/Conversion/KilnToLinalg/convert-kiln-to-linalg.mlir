@@ -128,3 +128,18 @@ func.func @data_movement(%x: tensor<2x3xf32>, %i: tensor<4xi64>) -> (tensor<3x2x
   %g = kiln.gather %x, %i {axis = 0 : i64} : (tensor<2x3xf32>, tensor<4xi64>) -> tensor<4x3xf32>
   return %t, %r, %c, %s, %p, %g : tensor<3x2xf32>, tensor<6xf32>, tensor<2x6xf32>, tensor<2x2xf32>, tensor<3x5xf32>, tensor<4x3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @compare_select
+// CHECK: arith.cmpf une
+// CHECK: arith.cmpi slt
+// CHECK: arith.xori
+// CHECK: arith.select
+func.func @compare_select(%a: tensor<4xf32>, %b: tensor<4xf32>, %i: tensor<4xi32>) -> tensor<4xf32> {
+  %nan = kiln.compare %a, %a {predicate = "ne"} : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>
+  %lt = kiln.compare %i, %i {predicate = "lt"} : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi1>
+  %x = kiln.xor %nan, %lt : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %s = kiln.select %x, %a, %b : (tensor<4xi1>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %s : tensor<4xf32>
+}

@@ -67,3 +67,18 @@ func.func @shape_math() -> tensor<3xi64> {
   %b = kiln.cast %f : tensor<3xf32> -> tensor<3xi64>
   return %b : tensor<3xi64>
 }
+
+// -----
+
+// Comparisons and selects on constants fold, as exported shape subgraphs need.
+// CHECK-LABEL: func @select_fold
+func.func @select_fold() -> tensor<3xi64> {
+  // CHECK: kiln.constant dense<[7, 5, 7]> : tensor<3xi64>
+  %a = kiln.constant dense<[1, 5, 9]> : tensor<3xi64>
+  %b = kiln.constant dense<5> : tensor<i64>
+  %c = kiln.compare %a, %b {predicate = "eq"} : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %n = kiln.not %c : tensor<3xi1>
+  %seven = kiln.constant dense<7> : tensor<i64>
+  %s = kiln.select %n, %seven, %a : (tensor<3xi1>, tensor<i64>, tensor<3xi64>) -> tensor<3xi64>
+  return %s : tensor<3xi64>
+}

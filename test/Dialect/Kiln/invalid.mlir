@@ -129,3 +129,20 @@ func.func @fusion_types(%a: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @compare_predicate(%a: tensor<3xf32>) -> tensor<3xi1> {
+  // expected-error@+1 {{unknown predicate 'lesser'}}
+  %0 = kiln.compare %a, %a {predicate = "lesser"} : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xi1>
+  return %0 : tensor<3xi1>
+}
+
+// -----
+
+func.func @select_condition(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error@+2 {{condition must be i1}}
+  // expected-error@+1 {{failed to infer returned types}}
+  %0 = kiln.select %a, %a, %a : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}

@@ -97,3 +97,18 @@ func.func @fusion(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @logic
+func.func @logic(%a: tensor<4xf32>, %b: tensor<f32>, %p: tensor<4xi1>) -> tensor<4xf32> {
+  // CHECK: kiln.compare %{{.*}}, %{{.*}} {predicate = "lt"} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+  %c = kiln.compare %a, %b {predicate = "lt"} : (tensor<4xf32>, tensor<f32>) -> tensor<4xi1>
+  %n = kiln.not %c : tensor<4xi1>
+  %x = kiln.and %n, %p : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %y = kiln.or %x, %p : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  %z = kiln.xor %y, %c : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  // CHECK: kiln.select %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4xi1>, tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %s = kiln.select %z, %a, %b : (tensor<4xi1>, tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  return %s : tensor<4xf32>
+}
