@@ -79,6 +79,18 @@ def Kiln_ReluOp : Kiln_UnaryOp<"relu", "rectifier max(x, 0)">;
 def Kiln_ErfOp : Kiln_UnaryOp<"erf", "error function">;
 def Kiln_FloorOp : Kiln_UnaryOp<"floor", "round toward negative infinity">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "round toward positive infinity">;
+def Kiln_RoundOp : Kiln_UnaryOp<"round", "round to nearest, ties to even">;
+def Kiln_SinOp : Kiln_UnaryOp<"sin", "sine">;
+def Kiln_CosOp : Kiln_UnaryOp<"cos", "cosine">;
+def Kiln_TanOp : Kiln_UnaryOp<"tan", "tangent">;
+def Kiln_AsinOp : Kiln_UnaryOp<"asin", "arcsine">;
+def Kiln_AcosOp : Kiln_UnaryOp<"acos", "arccosine">;
+def Kiln_AtanOp : Kiln_UnaryOp<"atan", "arctangent">;
+def Kiln_SinhOp : Kiln_UnaryOp<"sinh", "hyperbolic sine">;
+def Kiln_CoshOp : Kiln_UnaryOp<"cosh", "hyperbolic cosine">;
+def Kiln_AsinhOp : Kiln_UnaryOp<"asinh", "inverse hyperbolic sine">;
+def Kiln_AcoshOp : Kiln_UnaryOp<"acosh", "inverse hyperbolic cosine">;
+def Kiln_AtanhOp : Kiln_UnaryOp<"atanh", "inverse hyperbolic tangent">;
 
 def Kiln_ClipOp : Kiln_PureOp<"clip", [SameOperandsAndResultType]> {
   let summary = "Elementwise clamp to [min, max]";
@@ -242,6 +254,36 @@ def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
+
+class Kiln_ArgReduceOp<string mnemonic, string what>
+    : Kiln_PureOp<mnemonic, [InferTypeOpAdaptor]> {
+  let summary = "Index (i64) of the " # what # " along `axis`";
+  let description = [{
+    Ties pick the first index, or the last with `select_last_index`. With `keepdims` the
+    reduced dimension stays as size 1.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                       BoolAttr:$select_last_index);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *ctx,
+        std::optional<::mlir::Location> loc, Adaptor adaptor,
+        ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      int64_t axis = adaptor.getAxis();
+      if (failed(::kiln::inferReduceType(loc, adaptor.getInput().getType(), {axis},
+                                         adaptor.getKeepdims(), types)))
+        return ::mlir::failure();
+      types[0] = ::mlir::cast<::mlir::RankedTensorType>(types[0]).clone(
+          ::mlir::IntegerType::get(ctx, 64));
+      return ::mlir::success();
+    }
+  }];
+}
+
+def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"arg_max", "maximum">;
+def Kiln_ArgMinOp : Kiln_ArgReduceOp<"arg_min", "minimum">;
 
 def Kiln_SoftmaxOp : Kiln_PureOp<"softmax", [SameOperandsAndResultType]> {
   let summary = "Softmax along one axis";
@@ -331,6 +373,17 @@ def Kiln_GatherOp : Kiln_PureOp<"gather", [InferTypeOpAdaptor]> {
   let results = (outs Kiln_Tensor:$output);
   let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+}
+
+def Kiln_GatherElementsOp : Kiln_PureOp<"gather_elements", [InferTypeOpAdaptor]> {
+  let summary = "out[i] = data[i with coordinate `axis` replaced by indices[i]]";
+  let description = [{
+    The result has the shape of `indices`, which has the rank of `data`. Negative
+    indices count from the end; out-of-range ones read an unspecified in-bounds element.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
 //===----------------------------------------------------------------------===//

@@ -17,7 +17,8 @@ namespace {
 bool isElementwise(Operation *op) {
   return isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, TanhOp, SigmoidOp, ReluOp, ErfOp,
              FloorOp, CeilOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, CastOp,
-             AndOp, OrOp, XorOp, NotOp, CompareOp, SelectOp>(op);
+             AndOp, OrOp, XorOp, NotOp, CompareOp, SelectOp, RoundOp, SinOp, CosOp, TanOp,
+             AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp>(op);
 }
 
 bool isContraction(Operation *op) { return isa<MatMulOp, ConvOp>(op); }
@@ -31,7 +32,8 @@ bool staysOutside(Operation *op) { return isa<ConstantOp, ReshapeOp>(op); }
 /// matmul or convolution as their anchor.
 bool canGrow(Operation *root) {
   return isElementwise(root) || isContraction(root) ||
-         isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, SoftmaxOp, GlobalAvgPoolOp>(root);
+         isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, SoftmaxOp,
+             GlobalAvgPoolOp>(root);
 }
 
 /// Small constants are cloned into regions so that their values are visible to the

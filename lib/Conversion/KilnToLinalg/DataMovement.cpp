@@ -108,8 +108,43 @@ struct PadLowering : OpRewritePattern<PadOp> {
   }
 };
 
-/// out[i..., j..., k...] = data[i..., indices[j...], k...]; the index is wrapped when
-/// negative and clamped, so a bad index never reads out of bounds.
+/// An index read from a tensor, wrapped when negative and clamped to [0, dim), so a
+/// bad index never reads out of bounds.
+Value safeIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
+  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), raw);
+  Value size = b.create<arith::ConstantIndexOp>(l, dim);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
+  idx = b.create<arith::SelectOp>(l, negative, b.create<arith::AddIOp>(l, idx, size), idx);
+  idx = b.create<arith::MaxSIOp>(l, idx, zero);
+  return b.create<arith::MinSIOp>(l, idx, b.create<arith::ConstantIndexOp>(l, dim - 1));
+}
+
+/// out[i] = data[i with coordinate `axis` replaced by indices[i]].
+struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherElementsOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    int64_t dim = op.getData().getType().getDimSize(axis);
+    Value data = op.getData();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, getContext());
+    rewriter.replaceOp(op, buildGeneric(rewriter, loc, type, op.getIndices(),
+                                        emptyTensor(rewriter, loc, type), {id, id},
+                                        parallelLoops(rank),
+                                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                          SmallVector<Value> coords;
+                                          for (int64_t d = 0; d < rank; ++d)
+                                            coords.push_back(d == axis ? safeIndex(b, l, a[0], dim)
+                                                                       : b.create<linalg::IndexOp>(l, d));
+                                          return b.create<tensor::ExtractOp>(l, data, coords);
+                                        }));
+    return success();
+  }
+};
+
+/// out[i..., j..., k...] = data[i..., indices[j...], k...] at a safe index.
 struct GatherLowering : OpRewritePattern<GatherOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GatherOp op, PatternRewriter &rewriter) const override {
@@ -128,13 +163,7 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
     Value result = buildGeneric(
         rewriter, loc, type, op.getIndices(), emptyTensor(rewriter, loc, type), maps,
         parallelLoops(rank), [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), a[0]);
-          Value size = b.create<arith::ConstantIndexOp>(l, dim);
-          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-          Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
-          idx = b.create<arith::SelectOp>(l, negative, b.create<arith::AddIOp>(l, idx, size), idx);
-          idx = b.create<arith::MaxSIOp>(l, idx, zero);
-          idx = b.create<arith::MinSIOp>(l, idx, b.create<arith::ConstantIndexOp>(l, dim - 1));
+          Value idx = safeIndex(b, l, a[0], dim);
           SmallVector<Value> coords;
           for (int64_t d = 0; d < axis; ++d)
             coords.push_back(b.create<linalg::IndexOp>(l, d));
@@ -152,5 +181,6 @@ struct GatherLowering : OpRewritePattern<GatherOp> {
 
 void kiln::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ConstantLowering, TransposeLowering, ReshapeLowering, ConcatLowering,
-               SliceLowering, PadLowering, GatherLowering>(patterns.getContext());
+               SliceLowering, PadLowering, GatherLowering, GatherElementsLowering>(
+      patterns.getContext());
 }

@@ -29,6 +29,18 @@ KILN_FLOAT_UNARY(TanhOp, math::TanhOp)
 KILN_FLOAT_UNARY(ErfOp, math::ErfOp)
 KILN_FLOAT_UNARY(FloorOp, math::FloorOp)
 KILN_FLOAT_UNARY(CeilOp, math::CeilOp)
+KILN_FLOAT_UNARY(RoundOp, math::RoundEvenOp)
+KILN_FLOAT_UNARY(SinOp, math::SinOp)
+KILN_FLOAT_UNARY(CosOp, math::CosOp)
+KILN_FLOAT_UNARY(TanOp, math::TanOp)
+KILN_FLOAT_UNARY(AsinOp, math::AsinOp)
+KILN_FLOAT_UNARY(AcosOp, math::AcosOp)
+KILN_FLOAT_UNARY(AtanOp, math::AtanOp)
+KILN_FLOAT_UNARY(SinhOp, math::SinhOp)
+KILN_FLOAT_UNARY(CoshOp, math::CoshOp)
+KILN_FLOAT_UNARY(AsinhOp, math::AsinhOp)
+KILN_FLOAT_UNARY(AcoshOp, math::AcoshOp)
+KILN_FLOAT_UNARY(AtanhOp, math::AtanhOp)
 #undef KILN_FLOAT_UNARY
 
 template <> struct Scalar<NegOp> {
@@ -240,5 +252,10 @@ void kiln::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering<AndOp>, ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
                ElementwiseLowering<NotOp>, ElementwiseLowering<CompareOp>,
                ElementwiseLowering<SelectOp>>(ctx);
+  patterns.add<ElementwiseLowering<RoundOp>, ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>,
+               ElementwiseLowering<TanOp>, ElementwiseLowering<AsinOp>, ElementwiseLowering<AcosOp>,
+               ElementwiseLowering<AtanOp>, ElementwiseLowering<SinhOp>, ElementwiseLowering<CoshOp>,
+               ElementwiseLowering<AsinhOp>, ElementwiseLowering<AcoshOp>,
+               ElementwiseLowering<AtanhOp>>(ctx);
   patterns.add<CastLowering>(ctx);
 }

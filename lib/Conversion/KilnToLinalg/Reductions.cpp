@@ -8,7 +8,7 @@ using namespace kiln::lowering;
 
 namespace {
 
-enum class Combine { Sum, Max, Min };
+enum class Combine { Sum, Max, Min, Prod };
 
 Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x) {
   bool f = isa<FloatType>(x.getType());
@@ -22,6 +22,9 @@ Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x) {
   case Combine::Min:
     return f ? b.create<arith::MinimumFOp>(loc, acc, x).getResult()
              : b.create<arith::MinSIOp>(loc, acc, x).getResult();
+  case Combine::Prod:
+    return f ? b.create<arith::MulFOp>(loc, acc, x).getResult()
+             : b.create<arith::MulIOp>(loc, acc, x).getResult();
   }
   return {};
 }
@@ -31,6 +34,7 @@ Value identity(OpBuilder &b, Location loc, Combine kind, Type et) {
   case Combine::Sum: return scalarConstant(b, loc, et, 0);
   case Combine::Max: return lowestConstant(b, loc, et);
   case Combine::Min: return highestConstant(b, loc, et);
+  case Combine::Prod: return scalarConstant(b, loc, et, 1);
   }
   return {};
 }
@@ -84,6 +88,63 @@ struct ReduceLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// One reduction generic with two accumulators, the best value and its index along
+/// `axis`; ties keep the first index unless `select_last_index`.
+template <typename OpTy, bool isMax> struct ArgReduceLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    MLIRContext *ctx = rewriter.getContext();
+    Location loc = op.getLoc();
+    RankedTensorType in = op.getInput().getType();
+    Type et = in.getElementType();
+    if (et.isInteger(1))
+      return rewriter.notifyMatchFailure(op, "bool inputs are not supported");
+    int64_t axis = op.getAxis(), rank = in.getRank();
+    SmallVector<int64_t> shape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      iterators.push_back(d == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (d != axis) {
+        shape.push_back(in.getDimSize(d));
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+      }
+    }
+    auto valueType = RankedTensorType::get(shape, et);
+    auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
+    Value initValue = filledTensor(rewriter, loc, valueType,
+                                   isMax ? lowestConstant(rewriter, loc, et)
+                                         : highestConstant(rewriter, loc, et));
+    Value initIndex = filledTensor(rewriter, loc, indexType,
+                                   scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    bool last = op.getSelectLastIndex();
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{valueType, indexType}, ValueRange{op.getInput()},
+        ValueRange{initValue, initIndex},
+        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx), outMap, outMap},
+        iterators, "", "", [&](OpBuilder &b, Location l, ValueRange a) {
+          Value better;
+          if (isa<FloatType>(et)) {
+            auto pred = isMax ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                              : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT);
+            better = b.create<arith::CmpFOp>(l, pred, a[0], a[1]);
+          } else {
+            auto pred = isMax ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
+                              : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt);
+            better = b.create<arith::CmpIOp>(l, pred, a[0], a[1]);
+          }
+          Value index = b.create<arith::IndexCastOp>(l, b.getI64Type(),
+                                                     b.create<linalg::IndexOp>(l, axis));
+          Value value = b.create<arith::SelectOp>(l, better, a[0], a[1]);
+          Value best = b.create<arith::SelectOp>(l, better, index, a[2]);
+          b.create<linalg::YieldOp>(l, ValueRange{value, best});
+        });
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, generic.getResult(1), op.getType()));
+    return success();
+  }
+};
+
 /// softmax = exp(x - max) / sum(exp(x - max)) along one axis.
 struct SoftmaxLowering : OpRewritePattern<SoftmaxOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -122,6 +183,7 @@ struct SoftmaxLowering : OpRewritePattern<SoftmaxOp> {
 void kiln::populateReductionToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReduceLowering<ReduceSumOp, Combine::Sum>, ReduceLowering<ReduceMaxOp, Combine::Max>,
                ReduceLowering<ReduceMinOp, Combine::Min>,
-               ReduceLowering<ReduceMeanOp, Combine::Sum, true>, SoftmaxLowering>(
-      patterns.getContext());
+               ReduceLowering<ReduceMeanOp, Combine::Sum, true>,
+               ReduceLowering<ReduceProdOp, Combine::Prod>, ArgReduceLowering<ArgMaxOp, true>,
+               ArgReduceLowering<ArgMinOp, false>, SoftmaxLowering>(patterns.getContext());
 }

@@ -121,6 +121,26 @@ OpFoldResult FloorOp::fold(FoldAdaptor a) {
 OpFoldResult CeilOp::fold(FoldAdaptor a) {
   return foldUnary(*this, a.getInput(), [](double x) { return std::ceil(x); });
 }
+OpFoldResult RoundOp::fold(FoldAdaptor a) {
+  return foldUnary(*this, a.getInput(), [](double x) { return std::nearbyint(x); });
+}
+#define KILN_FOLD_MATH(OP, FN)                                                             \
+  OpFoldResult OP::fold(FoldAdaptor a) {                                                   \
+    return foldUnary(*this, a.getInput(), [](double x) { return FN(x); });                 \
+  }
+KILN_FOLD_MATH(SinOp, std::sin)
+KILN_FOLD_MATH(CosOp, std::cos)
+KILN_FOLD_MATH(TanOp, std::tan)
+KILN_FOLD_MATH(AsinOp, std::asin)
+KILN_FOLD_MATH(AcosOp, std::acos)
+KILN_FOLD_MATH(AtanOp, std::atan)
+KILN_FOLD_MATH(SinhOp, std::sinh)
+KILN_FOLD_MATH(CoshOp, std::cosh)
+KILN_FOLD_MATH(AsinhOp, std::asinh)
+KILN_FOLD_MATH(AcoshOp, std::acosh)
+KILN_FOLD_MATH(AtanhOp, std::atanh)
+#undef KILN_FOLD_MATH
+
 OpFoldResult NotOp::fold(FoldAdaptor a) {
   auto in = ConstantTensor::read(a.getInput(), kMaxFoldElements);
   if (!in)

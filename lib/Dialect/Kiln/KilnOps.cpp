@@ -332,6 +332,18 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
+LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                 Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  auto data = rankedOf(adaptor.getData().getType());
+  auto indices = rankedOf(adaptor.getIndices().getType());
+  if (data.getRank() != indices.getRank())
+    return fail(loc, "indices must have the rank of data");
+  if (adaptor.getAxis() < 0 || adaptor.getAxis() >= data.getRank())
+    return fail(loc, "axis is out of range");
+  types.push_back(RankedTensorType::get(indices.getShape(), data.getElementType()));
+  return success();
+}
+
 LogicalResult FusionOp::verify() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())

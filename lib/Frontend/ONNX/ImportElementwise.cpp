@@ -38,6 +38,8 @@ template <typename OpTy> ImportFn binaryImporter() {
   return [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
     if (c.numInputs() == 0)
       return c.fail("needs at least one input");
+    if (c.opset < 7 && c.attr("broadcast"))
+      return c.fail("the legacy broadcast attribute (before opset 7) is not supported");
     Value acc = c.input(0);
     for (size_t i = 1; i < c.numInputs(); ++i) {
       if (elementType(c.input(i)) != elementType(acc))
@@ -150,6 +152,18 @@ void onnx_import::addElementwiseImporters(ImporterTable &t) {
   t["Erf"] = unaryImporter<ErfOp>();
   t["Floor"] = unaryImporter<FloorOp>();
   t["Ceil"] = unaryImporter<CeilOp>();
+  t["Round"] = unaryImporter<RoundOp>();
+  t["Sin"] = unaryImporter<SinOp>();
+  t["Cos"] = unaryImporter<CosOp>();
+  t["Tan"] = unaryImporter<TanOp>();
+  t["Asin"] = unaryImporter<AsinOp>();
+  t["Acos"] = unaryImporter<AcosOp>();
+  t["Atan"] = unaryImporter<AtanOp>();
+  t["Sinh"] = unaryImporter<SinhOp>();
+  t["Cosh"] = unaryImporter<CoshOp>();
+  t["Asinh"] = unaryImporter<AsinhOp>();
+  t["Acosh"] = unaryImporter<AcoshOp>();
+  t["Atanh"] = unaryImporter<AtanhOp>();
   t["Clip"] = importClip;
 
   t["Add"] = binaryImporter<AddOp>();

@@ -351,9 +351,60 @@ LogicalResult importGlobalPool(NodeContext &c, SmallVectorImpl<Value> &out, bool
   return success();
 }
 
+template <typename OpTy> LogicalResult importArgReduce(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto axis = c.axis(c.getInt("axis", 0), c.type(0).getRank());
+  if (failed(axis))
+    return failure();
+  if (c.type(0).getElementType().isInteger(1))
+    return c.fail("bool inputs are not supported");
+  out.push_back(c.create<OpTy>(c.input(0), c.b.getI64IntegerAttr(*axis),
+                               c.b.getBoolAttr(c.getInt("keepdims", 1)),
+                               c.b.getBoolAttr(c.getInt("select_last_index", 0))));
+  return success();
+}
+
+/// A constant i64 tensor of `rank` dimensions, all 1 but `axis` of size n, counting 0..n-1.
+Value iotaAlong(NodeContext &c, int64_t n, int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1), values(n);
+  shape[axis] = n;
+  std::iota(values.begin(), values.end(), 0);
+  return c.create<ConstantOp>(
+      DenseElementsAttr::get(RankedTensorType::get(shape, c.b.getI64Type()), ArrayRef<int64_t>(values)));
+}
+
+/// Hardmax: 1 where the first maximum along the axis is, 0 elsewhere.
+LogicalResult importHardmax(NodeContext &c, SmallVectorImpl<Value> &out) {
+  if (!isa<FloatType>(c.type(0).getElementType()))
+    return c.fail("only floating-point inputs are supported");
+  int64_t rank = c.type(0).getRank();
+  auto axis = c.axis(c.getInt("axis", c.opset < 13 ? 1 : -1), std::max<int64_t>(rank, 1));
+  if (failed(axis))
+    return failure();
+  Value x = c.input(0);
+  ArrayRef<int64_t> shape = c.type(0).getShape();
+  if (c.opset < 13) {
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < *axis ? outer : inner) *= shape[d];
+    x = c.reshape(x, {outer, inner});
+    *axis = 1;
+  }
+  auto xt = cast<RankedTensorType>(x.getType());
+  Value arg = c.create<ArgMaxOp>(x, c.b.getI64IntegerAttr(*axis), c.b.getBoolAttr(true),
+                                 c.b.getBoolAttr(false));
+  Value hit = c.create<CompareOp>(iotaAlong(c, xt.getDimSize(*axis), *axis, xt.getRank()), arg,
+                                  c.b.getStringAttr("eq"));
+  out.push_back(c.reshape(c.cast(hit, xt.getElementType()), shape));
+  return success();
+}
+
 } // namespace
 
 void onnx_import::addNNImporters(ImporterTable &t) {
+  t["ArgMax"] = importArgReduce<ArgMaxOp>;
+  t["ArgMin"] = importArgReduce<ArgMinOp>;
+  t["Hardmax"] = importHardmax;
+  t["ReduceProd"] = reduceImporter<ReduceProdOp>(18);
   t["MatMul"] = importMatMul;
   t["Gemm"] = importGemm;
   t["Conv"] = importConv;

@@ -18,8 +18,9 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
 
-// Kiln implements the ONNX opsets from 7 to this one.
-static constexpr int64_t kMinOpset = 7, kMaxOpset = 18;
+// Older opsets import where an op's semantics did not change; importers reject the
+// legacy forms (such as the pre-7 broadcast attribute) they do not implement.
+static constexpr int64_t kMinOpset = 1, kMaxOpset = 18;
 
 //===----------------------------------------------------------------------===//
 // NodeContext
@@ -244,6 +245,7 @@ public:
     addElementwiseImporters(table);
     addNNImporters(table);
     addTensorImporters(table);
+    addLayoutImporters(table);
   }
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
@@ -298,7 +300,8 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
   static const llvm::StringMap<unsigned> counts = {
       {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
-      {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}};
+      {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
+      {"Tile", 2}, {"CumSum", 2}, {"OneHot", 3}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;
   if (op == "Slice")
@@ -331,7 +334,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   // Ops without optional inputs need every input they list.
   static const llvm::StringSet<> withOptionalInputs = {
       "Clip", "Slice", "Pad", "Conv", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
-      "LayerNormalization", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+      "LayerNormalization", "Trilu", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
   unsigned required = withOptionalInputs.contains(node.op_type())
                           ? requiredInputs(node.op_type(), opset)
@@ -455,6 +458,7 @@ std::vector<std::string> kiln::supportedONNXOps() {
   addElementwiseImporters(table);
   addNNImporters(table);
   addTensorImporters(table);
+  addLayoutImporters(table);
   std::vector<std::string> names;
   for (auto &entry : table)
     names.push_back(entry.getKey().str());

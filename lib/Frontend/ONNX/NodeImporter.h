@@ -78,6 +78,7 @@ using ImporterTable = llvm::StringMap<ImportFn>;
 void addElementwiseImporters(ImporterTable &table);
 void addNNImporters(ImporterTable &table);
 void addTensorImporters(ImporterTable &table);
+void addLayoutImporters(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);

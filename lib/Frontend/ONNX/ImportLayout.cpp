@@ -1,0 +1,209 @@
+// ONNX importers for ops built from other kiln ops with compile-time constants:
+// GatherElements, Tile, DepthToSpace/SpaceToDepth, Trilu, CumSum, EyeLike and OneHot.
+#include "NodeImporter.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+namespace {
+
+ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
+
+Value transpose(NodeContext &c, Value x, ArrayRef<int64_t> perm) {
+  return c.create<TransposeOp>(x, c.b.getDenseI64ArrayAttr(perm));
+}
+
+Value constantOf(NodeContext &c, RankedTensorType type, const std::function<double(int64_t)> &at) {
+  ConstantTensor t = ConstantTensor::zeros(type);
+  for (int64_t i = 0; i < t.size(); ++i) {
+    if (t.isFloat())
+      t.floats[i] = at(i);
+    else
+      t.ints[i] = (int64_t)at(i);
+  }
+  return c.create<ConstantOp>(t.toAttr());
+}
+
+LogicalResult importGatherElements(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto axis = c.axis(c.getInt("axis", 0), c.type(0).getRank());
+  if (failed(axis))
+    return failure();
+  Type it = c.type(1).getElementType();
+  if ((!it.isInteger(32) && !it.isInteger(64)) || c.type(1).getRank() != c.type(0).getRank())
+    return c.fail("indices must be int32 or int64 of the data's rank");
+  out.push_back(c.create<GatherElementsOp>(c.input(0), c.input(1), c.b.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+/// Tile repeats each axis by gathering its indices 0..n-1 repeated.
+LogicalResult importTile(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto repeats = c.constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  ArrayRef<int64_t> shape = c.type(0).getShape();
+  if (repeats->size() != shape.size())
+    return c.fail("repeats needs one entry per dimension");
+  Value x = c.input(0);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t r = (*repeats)[d];
+    if (r < 1)
+      return c.fail("repeats must be positive");
+    if (r == 1)
+      continue;
+    auto type = RankedTensorType::get({shape[d] * r}, c.b.getI64Type());
+    Value indices = constantOf(c, type, [&](int64_t i) { return i % shape[d]; });
+    x = c.create<GatherOp>(x, indices, c.b.getI64IntegerAttr(d));
+  }
+  out.push_back(x);
+  return success();
+}
+
+LogicalResult importDepthToSpace(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  int64_t b = c.getInt("blocksize", 0);
+  if (s.size() != 4 || b < 1 || s[1] % (b * b))
+    return c.fail("input must be [N, C, H, W] with C divisible by blocksize^2");
+  int64_t n = s[0], ch = s[1] / (b * b), h = s[2], w = s[3];
+  bool crd = c.getString("mode", "DCR") == "CRD";
+  Value x = crd ? c.reshape(c.input(0), {n, ch, b, b, h, w}) : c.reshape(c.input(0), {n, b, b, ch, h, w});
+  x = crd ? transpose(c, x, {0, 1, 4, 2, 5, 3}) : transpose(c, x, {0, 3, 4, 1, 5, 2});
+  out.push_back(c.reshape(x, {n, ch, h * b, w * b}));
+  return success();
+}
+
+LogicalResult importSpaceToDepth(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  int64_t b = c.getInt("blocksize", 0);
+  if (s.size() != 4 || b < 1 || s[2] % b || s[3] % b)
+    return c.fail("input must be [N, C, H, W] with H and W divisible by blocksize");
+  int64_t n = s[0], ch = s[1], h = s[2] / b, w = s[3] / b;
+  Value x = c.reshape(c.input(0), {n, ch, h, b, w, b});
+  x = transpose(c, x, {0, 3, 5, 1, 2, 4});
+  out.push_back(c.reshape(x, {n, ch * b * b, h, w}));
+  return success();
+}
+
+/// Trilu keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two
+/// dimensions, through a constant mask.
+LogicalResult importTrilu(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  if (s.size() < 2)
+    return c.fail("input must have rank 2 or more");
+  int64_t k = 0;
+  if (c.has(1)) {
+    auto kv = c.constantInts(1, "k");
+    if (failed(kv))
+      return failure();
+    k = (*kv)[0];
+  }
+  bool upper = c.getInt("upper", 1);
+  int64_t rows = s[s.size() - 2], cols = s.back();
+  auto maskType = RankedTensorType::get({rows, cols}, c.b.getI1Type());
+  Value mask = constantOf(c, maskType, [&](int64_t i) {
+    int64_t diag = i % cols - i / cols;
+    return upper ? diag >= k : diag <= k;
+  });
+  out.push_back(c.create<SelectOp>(mask, c.input(0), c.scalar(0, c.type(0).getElementType())));
+  return success();
+}
+
+/// CumSum along an axis is a product with a constant triangular matrix of ones.
+LogicalResult importCumSum(NodeContext &c, SmallVectorImpl<Value> &out) {
+  Type et = c.type(0).getElementType();
+  if (et.isInteger(1))
+    return c.fail("bool inputs are not supported");
+  auto axisValue = c.constantInts(1, "axis");
+  if (failed(axisValue))
+    return failure();
+  int64_t rank = c.type(0).getRank();
+  auto axis = c.axis((*axisValue)[0], rank);
+  if (failed(axis))
+    return failure();
+  bool exclusive = c.getInt("exclusive", 0), reverse = c.getInt("reverse", 0);
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis)
+      perm.push_back(d);
+  perm.push_back(*axis);
+  Value x = transpose(c, c.input(0), perm);
+  SmallVector<int64_t> moved(shapeOf(x));
+  int64_t n = moved.back();
+  if (rank == 1)
+    x = c.reshape(x, {1, n});
+  // Column i sums the rows j that output i includes.
+  Value tri = constantOf(c, RankedTensorType::get({n, n}, et), [&](int64_t at) {
+    int64_t j = at / n, i = at % n;
+    return reverse ? (exclusive ? j > i : j >= i) : (exclusive ? j < i : j <= i);
+  });
+  Value y = c.reshape(c.create<MatMulOp>(x, tri), moved);
+  SmallVector<int64_t> inverse(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    inverse[perm[d]] = d;
+  out.push_back(transpose(c, y, inverse));
+  return success();
+}
+
+LogicalResult importEyeLike(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  if (s.size() != 2)
+    return c.fail("input must be 2-D");
+  Type et = c.type(0).getElementType();
+  if (c.attr("dtype") && !(et = elementTypeOf(c.b.getContext(), c.getInt("dtype", 0))))
+    return c.fail("unsupported dtype " + dataTypeName(c.getInt("dtype", 0)));
+  int64_t k = c.getInt("k", 0), cols = s[1];
+  out.push_back(constantOf(c, RankedTensorType::get(s, et),
+                           [&](int64_t i) { return i % cols - i / cols == k; }));
+  return success();
+}
+
+/// OneHot: compares the (wrapped) indices with 0..depth-1 along the new axis and picks
+/// values[1] (on) or values[0] (off).
+LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto depthValue = c.constant(1);
+  if (!depthValue || depthValue->size() != 1)
+    return c.fail("depth must be a constant scalar");
+  int64_t depth = (int64_t)depthValue->asDouble(0);
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  int64_t rank = s.size() + 1;
+  auto axis = c.axis(c.getInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  if (depth < 1 || c.type(2).getNumElements() != 2)
+    return c.fail("depth must be positive and values must hold 2 elements");
+  Value indices = c.type(0).getElementType().isInteger(64) ? c.input(0) : c.cast(c.input(0), c.b.getI64Type());
+  Value wrapped = c.create<AddOp>(indices, c.scalar(depth, c.b.getI64Type()));
+  Value negative = c.create<CompareOp>(indices, c.scalar(0, c.b.getI64Type()), c.b.getStringAttr("lt"));
+  indices = c.create<SelectOp>(negative, wrapped, indices);
+  SmallVector<int64_t> expanded(s);
+  expanded.insert(expanded.begin() + *axis, 1);
+  SmallVector<int64_t> iotaShape(rank, 1);
+  iotaShape[*axis] = depth;
+  Value iota = constantOf(c, RankedTensorType::get(iotaShape, c.b.getI64Type()),
+                          [](int64_t i) { return (double)i; });
+  Value hit = c.create<CompareOp>(c.reshape(indices, expanded), iota, c.b.getStringAttr("eq"));
+  Value values = c.reshape(c.input(2), {2});
+  auto pick = [&](int64_t i) {
+    SmallVector<int64_t> start = {i}, size = {1}, step = {1};
+    Value one = c.create<SliceOp>(values, c.b.getDenseI64ArrayAttr(start), c.b.getDenseI64ArrayAttr(size),
+                                  c.b.getDenseI64ArrayAttr(step));
+    return c.reshape(one, {});
+  };
+  out.push_back(c.create<SelectOp>(hit, pick(1), pick(0)));
+  return success();
+}
+
+} // namespace
+
+void onnx_import::addLayoutImporters(ImporterTable &t) {
+  t["GatherElements"] = importGatherElements;
+  t["Tile"] = importTile;
+  t["DepthToSpace"] = importDepthToSpace;
+  t["SpaceToDepth"] = importSpaceToDepth;
+  t["Trilu"] = importTrilu;
+  t["CumSum"] = importCumSum;
+  t["EyeLike"] = importEyeLike;
+  t["OneHot"] = importOneHot;
+}
