@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
 
@@ -26,6 +28,28 @@ llvm::Error kiln::addEntryPoint(ModuleOp module, StringRef signature,
   for (auto func : module.getOps<LLVM::LLVMFuncOp>())
     if (!func.isExternal())
       func.setLinkage(LLVM::Linkage::Internal);
+
+  // Weights become flat byte arrays: LLVM IR translation would otherwise build one
+  // uniqued constant per innermost row of a nested array (minutes for a large model),
+  // and the asm printer would emit them one element at a time. Their users address
+  // them through GEPs that carry their own element types, so only the global changes.
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    auto elements = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
+    if (!elements || elements.getElementType().isInteger(1))
+      continue;
+    ArrayRef<char> raw;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(elements)) {
+      if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+        raw = blob->getData();
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(elements); dense && !dense.isSplat()) {
+      raw = dense.getRawData();
+    }
+    if (raw.size() < 4096)
+      continue;
+    auto bytesType = RankedTensorType::get({(int64_t)raw.size()}, b.getI8Type());
+    global.setGlobalType(LLVM::LLVMArrayType::get(b.getI8Type(), raw.size()));
+    global.setValueAttr(DenseElementsAttr::getFromRawBuffer(bytesType, raw));
+  }
 
   b.setInsertionPointToEnd(module.getBody());
   auto entryType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptrType});
