@@ -143,3 +143,30 @@ func.func @compare_select(%a: tensor<4xf32>, %b: tensor<4xf32>, %i: tensor<4xi32
   %s = kiln.select %x, %a, %b : (tensor<4xi1>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %s : tensor<4xf32>
 }
+
+// -----
+
+// Arg-reductions carry the best value and its index in one generic with two results.
+// CHECK-LABEL: func @arg_max
+// CHECK: %{{.*}}:2 = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.cmpf ogt
+// CHECK: linalg.index 1
+// CHECK: arith.select
+// CHECK: linalg.yield %{{.*}}, %{{.*}} : f32, i64
+func.func @arg_max(%x: tensor<2x5xf32>) -> tensor<2xi64> {
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = false} : (tensor<2x5xf32>) -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func @gather_elements_and_prod
+// CHECK: linalg.index 0
+// CHECK: tensor.extract
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK: arith.mulf
+func.func @gather_elements_and_prod(%x: tensor<2x5xf32>, %i: tensor<2x2xi32>) -> (tensor<2x2xf32>, tensor<5xf32>) {
+  %0 = kiln.gather_elements %x, %i {axis = 1 : i64} : (tensor<2x5xf32>, tensor<2x2xi32>) -> tensor<2x2xf32>
+  %1 = kiln.reduce_prod %x {axes = array<i64: 0>, keepdims = false} : (tensor<2x5xf32>) -> tensor<5xf32>
+  return %0, %1 : tensor<2x2xf32>, tensor<5xf32>
+}

@@ -112,3 +112,20 @@ func.func @logic(%a: tensor<4xf32>, %b: tensor<f32>, %p: tensor<4xi1>) -> tensor
   %s = kiln.select %z, %a, %b : (tensor<4xi1>, tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %s : tensor<4xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @more_ops
+func.func @more_ops(%a: tensor<2x3xf32>, %i: tensor<2x3xi64>) -> tensor<2x3xf32> {
+  %s = kiln.sin %a : tensor<2x3xf32>
+  %c = kiln.acosh %s : tensor<2x3xf32>
+  %r = kiln.round %c : tensor<2x3xf32>
+  // CHECK: kiln.reduce_prod %{{.*}} {axes = array<i64: 0>, keepdims = false}
+  %p = kiln.reduce_prod %r {axes = array<i64: 0>, keepdims = false} : (tensor<2x3xf32>) -> tensor<3xf32>
+  // CHECK: kiln.arg_max %{{.*}} {axis = 1 : i64, keepdims = true, select_last_index = false} : (tensor<2x3xf32>) -> tensor<2x1xi64>
+  %m = kiln.arg_max %r {axis = 1 : i64, keepdims = true, select_last_index = false} : (tensor<2x3xf32>) -> tensor<2x1xi64>
+  %n = kiln.arg_min %r {axis = 0 : i64, keepdims = false, select_last_index = true} : (tensor<2x3xf32>) -> tensor<3xi64>
+  // CHECK: kiln.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  %g = kiln.gather_elements %r, %i {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  return %g : tensor<2x3xf32>
+}
