@@ -5,7 +5,7 @@ import lit.formats
 config.name = "Kiln"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unittests", "make_models.py"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "Inputs", "unittests", "make_models.py", "__pycache__"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 
@@ -14,3 +14,10 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+
+# Tests that export models from PyTorch need Debian's python3-torch (installed by
+# scripts/install-deps.sh).
+import subprocess
+if subprocess.call(["/usr/bin/python3", "-c", "import torch, torchvision"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("torch")

@@ -3,10 +3,12 @@
 
     /usr/bin/python3 test/models/make_models.py [OUT_DIR] [NAME...]
 
-NAME is small_cnn, mlp (both committed under test/models, < 2 MB each) or resnet18 and
-mobilenet_v2 (torchvision, random weights, made at test time). Each model gets a folder
-OUT_DIR/NAME with model.onnx (opset 13), input_0.npy and output_0.npy (PyTorch fp32).
-Seeds are fixed, so the files are reproducible.
+NAME is small_cnn, mlp (both committed under test/models, < 2 MB each), or one of
+resnet18, resnet50, mobilenet_v2, efficientnet_b0 (torchvision, random weights) and
+bert_base (a 12-layer, hidden-768, sequence-128 encoder in plain torch ops; its input is
+the 1x128x768 embedding), made at test time. Each model gets a folder OUT_DIR/NAME with
+model.onnx (opset 13; bert_base also model_opset17.onnx), input_0.npy and output_0.npy
+(PyTorch fp32). Seeds are fixed, so the files are reproducible.
 """
 import os
 import sys
@@ -47,6 +49,41 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
+class EncoderLayer(nn.Module):
+    """Post-norm transformer encoder layer: self-attention and a GELU feed-forward."""
+
+    def __init__(self, hidden, heads, ffn):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.proj = nn.Linear(hidden, hidden)
+        self.norm1 = nn.LayerNorm(hidden, eps=1e-12)
+        self.up = nn.Linear(hidden, ffn)
+        self.down = nn.Linear(ffn, hidden)
+        self.norm2 = nn.LayerNorm(hidden, eps=1e-12)
+
+    def forward(self, x):
+        b, s, h = x.shape
+        d = h // self.heads
+        q, k, v = self.qkv(x).split(h, dim=-1)
+        q, k, v = (t.reshape(b, s, self.heads, d).transpose(1, 2) for t in (q, k, v))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / (d ** 0.5)
+        attn = torch.matmul(torch.softmax(scores, dim=-1), v).transpose(1, 2).reshape(b, s, h)
+        x = self.norm1(x + self.proj(attn))
+        return self.norm2(x + self.down(nn.functional.gelu(self.up(x))))
+
+
+class Encoder(nn.Module):
+    def __init__(self, layers=12, hidden=768, heads=12, ffn=3072):
+        super().__init__()
+        self.layers = nn.ModuleList(EncoderLayer(hidden, heads, ffn) for _ in range(layers))
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
 def build(name):
     import torchvision
     if name == "small_cnn":
@@ -55,8 +92,14 @@ def build(name):
         return MLP(), torch.randn(8, 64)
     if name == "resnet18":
         return torchvision.models.resnet18(), torch.randn(1, 3, 224, 224)
+    if name == "resnet50":
+        return torchvision.models.resnet50(), torch.randn(1, 3, 224, 224)
     if name == "mobilenet_v2":
         return torchvision.models.mobilenet_v2(), torch.randn(1, 3, 224, 224)
+    if name == "efficientnet_b0":
+        return torchvision.models.efficientnet_b0(), torch.randn(1, 3, 224, 224)
+    if name == "bert_base":
+        return Encoder(), torch.randn(1, 128, 768)
     raise SystemExit(f"unknown model {name}")
 
 
@@ -73,8 +116,10 @@ def export(name, out_dir):
     os.makedirs(folder, exist_ok=True)
     with torch.no_grad():
         y = model(x)
-        torch.onnx.export(model, (x,), os.path.join(folder, "model.onnx"), opset_version=13,
-                          input_names=["input_0"], output_names=["output_0"])
+        for opset in (13, 17) if name == "bert_base" else (13,):
+            file = "model.onnx" if opset == 13 else f"model_opset{opset}.onnx"
+            torch.onnx.export(model, (x,), os.path.join(folder, file), opset_version=opset,
+                              input_names=["input_0"], output_names=["output_0"])
     np.save(os.path.join(folder, "input_0.npy"), x.numpy())
     np.save(os.path.join(folder, "output_0.npy"), y.numpy())
     print(f"{folder}: output {tuple(y.shape)}")
