@@ -8,7 +8,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools liblld-22-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libgtest-dev zlib1g-dev libzstd-dev
-  python3-numpy python3-torch python3-torchvision
+  python3-numpy python3-onnx python3-torch python3-torchvision
 )
 missing=()
 for p in "${packages[@]}"; do

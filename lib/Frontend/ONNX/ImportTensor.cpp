@@ -383,7 +383,7 @@ LogicalResult importConstant(NodeContext &c, SmallVectorImpl<Value> &out) {
   MLIRContext *ctx = c.b.getContext();
   if (auto *a = c.attr("value")) {
     std::string why;
-    auto attr = tensorToAttr(ctx, a->t(), why);
+    auto attr = tensorToAttr(ctx, a->t(), "", why);
     if (failed(attr))
       return c.fail(why);
     out.push_back(c.create<ConstantOp>(*attr));
@@ -433,7 +433,7 @@ LogicalResult importConstantOfShape(NodeContext &c, SmallVectorImpl<Value> &out)
   double value = 0;
   if (auto *a = c.attr("value")) {
     std::string why;
-    auto attr = tensorToAttr(c.b.getContext(), a->t(), why);
+    auto attr = tensorToAttr(c.b.getContext(), a->t(), "", why);
     if (failed(attr))
       return c.fail(why);
     auto t = ConstantTensor::read(*attr);

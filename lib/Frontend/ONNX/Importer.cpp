@@ -7,6 +7,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -175,16 +176,58 @@ static void packField(const Field &field, unsigned bytes, std::vector<char> &out
 // stay inline so that the folders see them directly and the IR stays readable.
 static constexpr size_t kInlineConstantBytes = 64;
 
+/// Reads a tensor's bytes from its external data file, which must lie inside the
+/// model's folder (a model is untrusted input: no absolute paths, no escaping "..").
+static LogicalResult readExternalData(const onnx::TensorProto &tensor, StringRef modelDir,
+                                      std::vector<char> &data, std::string &error) {
+  std::string location;
+  uint64_t offset = 0, length = 0;
+  bool haveLength = false;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if ((entry.key() == "offset" && StringRef(entry.value()).getAsInteger(10, offset)) ||
+             (entry.key() == "length" && (haveLength = true) &&
+              StringRef(entry.value()).getAsInteger(10, length))) {
+      error = "external data of '" + tensor.name() + "' has a malformed " + entry.key();
+      return failure();
+    }
+  }
+  if (modelDir.empty() || location.empty() || llvm::sys::path::is_absolute(location)) {
+    error = "external data of '" + tensor.name() + "' must name a file relative to the model";
+    return failure();
+  }
+  SmallString<256> dir, path(modelDir), real;
+  llvm::sys::path::append(path, location);
+  if (llvm::sys::fs::real_path(modelDir, dir) || llvm::sys::fs::real_path(path, real)) {
+    error = "external data file '" + location + "' of '" + tensor.name() + "' cannot be read";
+    return failure();
+  }
+  if (!StringRef(real).starts_with((dir + llvm::sys::path::get_separator()).str())) {
+    error = "external data path '" + location + "' leaves the model's folder";
+    return failure();
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(real, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    error = "cannot read external data file '" + location + "': " + buffer.getError().message();
+    return failure();
+  }
+  StringRef bytes = (*buffer)->getBuffer();
+  if (offset > bytes.size() || (haveLength && length > bytes.size() - offset)) {
+    error = "external data of '" + tensor.name() + "' lies beyond the end of '" + location + "'";
+    return failure();
+  }
+  bytes = bytes.substr(offset, haveLength ? length : StringRef::npos);
+  data.assign(bytes.begin(), bytes.end());
+  return success();
+}
+
 FailureOr<ElementsAttr> onnx_import::tensorToAttr(MLIRContext *ctx,
                                                   const onnx::TensorProto &tensor,
-                                                  std::string &error) {
+                                                  StringRef modelDir, std::string &error) {
   Type et = elementTypeOf(ctx, tensor.data_type());
   if (!et) {
     error = "unsupported data type " + dataTypeName(tensor.data_type());
-    return failure();
-  }
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    error = "external tensor data is not supported yet";
     return failure();
   }
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
@@ -199,7 +242,10 @@ FailureOr<ElementsAttr> onnx_import::tensorToAttr(MLIRContext *ctx,
   auto type = RankedTensorType::get(shape, et);
   unsigned bytes = et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
   std::vector<char> data;
-  if (tensor.has_raw_data()) {
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (failed(readExternalData(tensor, modelDir, data, error)))
+      return failure();
+  } else if (tensor.has_raw_data()) {
     data.assign(tensor.raw_data().begin(), tensor.raw_data().end());
   } else if (tensor.float_data_size()) {
     packField(tensor.float_data(), bytes, data);
@@ -395,7 +441,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
   b.setInsertionPointToStart(entry);
   for (const auto &init : graph.initializer()) {
     std::string why;
-    auto attr = tensorToAttr(ctx, init, why);
+    StringRef dir = llvm::sys::path::parent_path(file);
+    auto attr = tensorToAttr(ctx, init, dir.empty() ? "." : dir, why);
     if (failed(attr)) {
       (void)error("initializer '" + init.name() + "': " + why);
       return nullptr;

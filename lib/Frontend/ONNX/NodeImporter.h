@@ -84,10 +84,11 @@ void addLayoutImporters(ImporterTable &table);
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
 /// Name of an ONNX data type for messages.
 std::string dataTypeName(int32_t onnxType);
-/// Builds a constant attribute from a TensorProto (resource blob when large).
+/// Builds a constant attribute from a TensorProto (resource blob when large). External
+/// data is read relative to `modelDir` (empty: not allowed).
 mlir::FailureOr<mlir::ElementsAttr> tensorToAttr(mlir::MLIRContext *ctx,
                                                  const onnx::TensorProto &tensor,
-                                                 std::string &error);
+                                                 llvm::StringRef modelDir, std::string &error);
 
 } // namespace kiln::onnx_import
 
