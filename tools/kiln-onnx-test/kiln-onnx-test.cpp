@@ -1,6 +1,7 @@
 // kiln-onnx-test: runs ONNX backend test directories (model.onnx + test_data_set_*)
 // through kiln-compile's pipeline and the runtime, each test in its own process under a
 // time limit, and reports PASS, FAIL, UNSUPPORTED or CRASH per test.
+#include "CoverageReport.h"
 #include "TensorIO.h"
 #include "kiln/Compiler/Compiler.h"
 #include "kiln/runtime.h"
@@ -43,6 +44,9 @@ static cl::opt<unsigned> jobs("j", cl::init(0), cl::desc("Tests run in parallel 
                               cl::cat(category));
 static cl::opt<double> relTol("rtol", cl::init(1e-3), cl::desc("Relative tolerance"), cl::cat(category));
 static cl::opt<double> absTol("atol", cl::init(1e-7), cl::desc("Absolute tolerance"), cl::cat(category));
+static cl::opt<std::string> coverageReport(
+    "coverage-report", cl::desc("Write the per-operator coverage report (Markdown) to this file"),
+    cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only failures and the summary"), cl::cat(category));
 
 namespace {
@@ -315,6 +319,19 @@ int main(int argc, char **argv) {
     for (auto &[name, r] : results)
       if (r.outcome == Outcome::Pass)
         out << name << "\n";
+  }
+  if (!coverageReport.empty()) {
+    std::map<std::string, TestCoverage> coverage;
+    for (auto &t : selected) {
+      coverage[t.name] = describeTest(t.dir);
+      coverage[t.name].outcome = outcomeName(results[t.name].outcome);
+    }
+    std::string command = "build/bin/kiln-onnx-test";
+    for (auto &dir : dirs)
+      command += " " + dir;
+    command += " --coverage-report " + coverageReport;
+    if (!writeCoverageReport(coverageReport, coverage, command))
+      errs() << "kiln-onnx-test: error: cannot write " << coverageReport << "\n";
   }
   for (auto &name : regressions)
     outs() << "EXPECTED TO PASS: " << name << "\n";
