@@ -292,6 +292,7 @@ public:
     addNNImporters(table);
     addTensorImporters(table);
     addLayoutImporters(table);
+    addLossImporters(table);
   }
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
@@ -347,7 +348,8 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
       {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
       {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
-      {"Tile", 2}, {"CumSum", 2}, {"OneHot", 3}};
+      {"Tile", 2}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
+      {"SoftmaxCrossEntropyLoss", 2}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;
   if (op == "Slice")
@@ -380,7 +382,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   // Ops without optional inputs need every input they list.
   static const llvm::StringSet<> withOptionalInputs = {
       "Clip", "Slice", "Pad", "Conv", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
-      "LayerNormalization", "Trilu", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+      "LayerNormalization", "Trilu", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+      "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
   unsigned required = withOptionalInputs.contains(node.op_type())
                           ? requiredInputs(node.op_type(), opset)
@@ -506,6 +509,7 @@ std::vector<std::string> kiln::supportedONNXOps() {
   addNNImporters(table);
   addTensorImporters(table);
   addLayoutImporters(table);
+  addLossImporters(table);
   std::vector<std::string> names;
   for (auto &entry : table)
     names.push_back(entry.getKey().str());
