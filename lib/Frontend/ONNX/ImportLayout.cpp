@@ -87,25 +87,20 @@ LogicalResult importSpaceToDepth(NodeContext &c, SmallVectorImpl<Value> &out) {
 }
 
 /// Trilu keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two
-/// dimensions, through a constant mask.
+/// dimensions: a constant j - i compared with k (folded to a constant mask when k is).
 LogicalResult importTrilu(NodeContext &c, SmallVectorImpl<Value> &out) {
   ArrayRef<int64_t> s = c.type(0).getShape();
   if (s.size() < 2)
     return c.fail("input must have rank 2 or more");
-  int64_t k = 0;
-  if (c.has(1)) {
-    auto kv = c.constantInts(1, "k");
-    if (failed(kv))
-      return failure();
-    k = (*kv)[0];
-  }
-  bool upper = c.getInt("upper", 1);
+  Value k = c.has(1) ? c.input(1) : c.scalar(0, c.b.getI64Type());
+  auto kt = cast<RankedTensorType>(k.getType());
+  if (!kt.getElementType().isInteger(64) || kt.getNumElements() != 1)
+    return c.fail("k must be an int64 scalar");
+  k = c.reshape(k, {});
   int64_t rows = s[s.size() - 2], cols = s.back();
-  auto maskType = RankedTensorType::get({rows, cols}, c.b.getI1Type());
-  Value mask = constantOf(c, maskType, [&](int64_t i) {
-    int64_t diag = i % cols - i / cols;
-    return upper ? diag >= k : diag <= k;
-  });
+  Value diagonal = constantOf(c, RankedTensorType::get({rows, cols}, c.b.getI64Type()),
+                              [&](int64_t i) { return (double)(i % cols - i / cols); });
+  Value mask = c.create<CompareOp>(diagonal, k, c.b.getStringAttr(c.getInt("upper", 1) ? "ge" : "le"));
   out.push_back(c.create<SelectOp>(mask, c.input(0), c.scalar(0, c.type(0).getElementType())));
   return success();
 }

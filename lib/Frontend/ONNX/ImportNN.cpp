@@ -398,9 +398,52 @@ LogicalResult importHardmax(NodeContext &c, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+LogicalResult importMeanVarianceNormalization(NodeContext &c, SmallVectorImpl<Value> &out) {
+  if (!isa<FloatType>(c.type(0).getElementType()))
+    return c.fail("only floating-point inputs are supported");
+  int64_t rank = c.type(0).getRank();
+  SmallVector<int64_t> axes = c.getInts("axes").value_or(SmallVector<int64_t>{0, 2, 3});
+  for (int64_t &a : axes) {
+    auto n = c.axis(a, rank);
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  out.push_back(normalize(c, c.input(0), axes, 1e-9));
+  return success();
+}
+
+/// LRN: x / (bias + alpha / size * sum of x^2 over `size` neighbouring channels)^beta;
+/// the channel-window sum is an average pool over a [N, 1, C, rest] view, times size.
+LogicalResult importLRN(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> s = c.type(0).getShape();
+  Type et = c.type(0).getElementType();
+  int64_t size = c.getInt("size", 0);
+  if (!isa<FloatType>(et) || s.size() < 3 || size < 1)
+    return c.fail("input must be a float [N, C, D...] tensor and size positive");
+  int64_t rest = 1;
+  for (int64_t d : s.drop_front(2))
+    rest *= d;
+  Value x = c.input(0);
+  Value sq = c.reshape(c.create<MulOp>(x, x), {s[0], 1, s[1], rest});
+  SmallVector<int64_t> kernel = {size, 1}, strides = {1, 1},
+                       pads = {(size - 1) / 2, 0, size - 1 - (size - 1) / 2, 0};
+  Value avg = c.create<AvgPoolOp>(sq, i64s(c, kernel), i64s(c, strides), i64s(c, pads),
+                                  c.b.getBoolAttr(false), c.b.getBoolAttr(true));
+  Value scaled = c.create<MulOp>(c.reshape(avg, s), c.scalar(c.getFloat("alpha", 1e-4), et));
+  Value base = c.create<AddOp>(scaled, c.scalar(c.getFloat("bias", 1.0), et));
+  Value denominator = c.create<PowOp>(base, c.scalar(c.getFloat("beta", 0.75), et));
+  out.push_back(c.create<DivOp>(x, denominator));
+  return success();
+}
+
 } // namespace
 
 void onnx_import::addNNImporters(ImporterTable &t) {
+  t["MeanVarianceNormalization"] = importMeanVarianceNormalization;
+  t["LRN"] = importLRN;
   t["ArgMax"] = importArgReduce<ArgMaxOp>;
   t["ArgMin"] = importArgReduce<ArgMinOp>;
   t["Hardmax"] = importHardmax;

@@ -338,6 +338,10 @@ FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto 
              failure();
     shape.push_back(dim.dim_value());
   }
+  if (llvm::is_contained(shape, 0))
+    return (void)error("graph value '" + info.name() + "' is empty (a zero dimension); empty "
+                       "tensors are not supported"),
+           failure();
   return RankedTensorType::get(shape, et);
 }
 
@@ -400,6 +404,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
       continue;
     if (i >= (int)results.size() || !results[i])
       return nc.fail("output " + Twine(i) + " ('" + node.output(i) + "') is not supported");
+    if (cast<RankedTensorType>(results[i].getType()).getNumElements() == 0)
+      return nc.fail("output " + Twine(i) + " is empty; empty tensors are not supported");
     values[node.output(i)] = results[i];
   }
   return success();
