@@ -293,6 +293,7 @@ public:
     addTensorImporters(table);
     addLayoutImporters(table);
     addLossImporters(table);
+    addConvTransposeImporter(table);
   }
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
@@ -353,7 +354,7 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
       {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
       {"Tile", 2}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
-      {"SoftmaxCrossEntropyLoss", 2}};
+      {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;
   if (op == "Slice")
@@ -385,7 +386,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
     return nc.fail("operator is not supported");
   // Ops without optional inputs need every input they list.
   static const llvm::StringSet<> withOptionalInputs = {
-      "Clip", "Slice", "Pad", "Conv", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
+      "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
       "LayerNormalization", "Trilu", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
       "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
@@ -471,6 +472,24 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
       (void)error("graph output '" + output.name() + "' is never computed");
       return nullptr;
     }
+    // A declared static type that differs from the computed one means a bad model or
+    // a Kiln bug: either way, no silent wrong answer.
+    const auto &declared = output.type().tensor_type();
+    bool staticShape = output.type().has_tensor_type() && declared.has_shape();
+    SmallVector<int64_t> shape;
+    for (const auto &dim : declared.shape().dim()) {
+      staticShape &= dim.has_dim_value() && dim.dim_value() > 0;
+      shape.push_back(dim.dim_value());
+    }
+    Type et = elementTypeOf(ctx, declared.elem_type());
+    if (staticShape && et && RankedTensorType::get(shape, et) != it->second.getType()) {
+      std::string computed;
+      llvm::raw_string_ostream os(computed);
+      os << it->second.getType();
+      (void)error("graph output '" + output.name() + "' is declared with another type than the " +
+                  computed + " its nodes compute");
+      return nullptr;
+    }
     results.push_back(it->second);
     resultTypes.push_back(it->second.getType());
   }
@@ -516,6 +535,7 @@ std::vector<std::string> kiln::supportedONNXOps() {
   addTensorImporters(table);
   addLayoutImporters(table);
   addLossImporters(table);
+  addConvTransposeImporter(table);
   std::vector<std::string> names;
   for (auto &entry : table)
     names.push_back(entry.getKey().str());

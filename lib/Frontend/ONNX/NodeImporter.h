@@ -80,6 +80,7 @@ void addNNImporters(ImporterTable &table);
 void addTensorImporters(ImporterTable &table);
 void addLayoutImporters(ImporterTable &table);
 void addLossImporters(ImporterTable &table);
+void addConvTransposeImporter(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
