@@ -245,30 +245,37 @@ ImportFn reduceImporter(int64_t inputSince, Pre pre = Pre::None, Post post = Pos
 
 /// Softmax-family ops: before opset 13 they act on the input flattened to 2-D at
 /// `axis`; from 13 on, along `axis` alone.
+/// The input of a softmax-family op and the axis to act on: before opset 13 the input
+/// flattened to 2-D at `axis` (axis 1 of the view), from 13 on the input itself.
+FailureOr<std::pair<Value, int64_t>> softmaxView(NodeContext &c) {
+  if (!isa<FloatType>(c.type(0).getElementType()))
+    return (void)c.fail("only floating-point inputs are supported"), failure();
+  int64_t rank = c.type(0).getRank();
+  auto axis = c.axis(c.getInt("axis", c.opset < 13 ? 1 : -1), std::max<int64_t>(rank, 1));
+  if (failed(axis))
+    return failure();
+  if (c.opset >= 13)
+    return std::make_pair(c.input(0), *axis);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < *axis ? outer : inner) *= c.type(0).getDimSize(d);
+  return std::make_pair(c.reshape(c.input(0), {outer, inner}), int64_t(1));
+}
+
 ImportFn softmaxImporter(bool logarithmic) {
   return [=](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
-    if (!isa<FloatType>(c.type(0).getElementType()))
-      return c.fail("only floating-point inputs are supported");
-    int64_t rank = c.type(0).getRank();
-    auto axis = c.axis(c.getInt("axis", c.opset < 13 ? 1 : -1), std::max<int64_t>(rank, 1));
-    if (failed(axis))
+    auto view = softmaxView(c);
+    if (failed(view))
       return failure();
-    Value x = c.input(0);
+    auto [x, axis] = *view;
     ArrayRef<int64_t> shape = c.type(0).getShape();
-    if (c.opset < 13) {
-      int64_t outer = 1, inner = 1;
-      for (int64_t d = 0; d < rank; ++d)
-        (d < *axis ? outer : inner) *= shape[d];
-      x = c.reshape(x, {outer, inner});
-      *axis = 1;
-    }
     Value y;
     if (!logarithmic) {
-      y = c.create<SoftmaxOp>(x.getType(), x, c.b.getI64IntegerAttr(*axis));
+      y = c.create<SoftmaxOp>(x.getType(), x, c.b.getI64IntegerAttr(axis));
     } else {
-      Value shifted = c.create<SubOp>(x, reduce<ReduceMaxOp>(c, x, {*axis}, true));
+      Value shifted = c.create<SubOp>(x, reduce<ReduceMaxOp>(c, x, {axis}, true));
       Value e = c.create<ExpOp>(shifted.getType(), shifted);
-      Value s = reduce<ReduceSumOp>(c, e, {*axis}, true);
+      Value s = reduce<ReduceSumOp>(c, e, {axis}, true);
       y = c.create<SubOp>(shifted, c.create<LogOp>(s.getType(), s));
     }
     out.push_back(c.reshape(y, shape));
@@ -374,25 +381,15 @@ Value iotaAlong(NodeContext &c, int64_t n, int64_t axis, int64_t rank) {
 
 /// Hardmax: 1 where the first maximum along the axis is, 0 elsewhere.
 LogicalResult importHardmax(NodeContext &c, SmallVectorImpl<Value> &out) {
-  if (!isa<FloatType>(c.type(0).getElementType()))
-    return c.fail("only floating-point inputs are supported");
-  int64_t rank = c.type(0).getRank();
-  auto axis = c.axis(c.getInt("axis", c.opset < 13 ? 1 : -1), std::max<int64_t>(rank, 1));
-  if (failed(axis))
+  auto view = softmaxView(c);
+  if (failed(view))
     return failure();
-  Value x = c.input(0);
+  auto [x, axis] = *view;
   ArrayRef<int64_t> shape = c.type(0).getShape();
-  if (c.opset < 13) {
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < rank; ++d)
-      (d < *axis ? outer : inner) *= shape[d];
-    x = c.reshape(x, {outer, inner});
-    *axis = 1;
-  }
   auto xt = cast<RankedTensorType>(x.getType());
-  Value arg = c.create<ArgMaxOp>(x, c.b.getI64IntegerAttr(*axis), c.b.getBoolAttr(true),
+  Value arg = c.create<ArgMaxOp>(x, c.b.getI64IntegerAttr(axis), c.b.getBoolAttr(true),
                                  c.b.getBoolAttr(false));
-  Value hit = c.create<CompareOp>(iotaAlong(c, xt.getDimSize(*axis), *axis, xt.getRank()), arg,
+  Value hit = c.create<CompareOp>(iotaAlong(c, xt.getDimSize(axis), axis, xt.getRank()), arg,
                                   c.b.getStringAttr("eq"));
   out.push_back(c.reshape(c.cast(hit, xt.getElementType()), shape));
   return success();

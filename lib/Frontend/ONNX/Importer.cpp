@@ -283,18 +283,23 @@ FailureOr<ElementsAttr> onnx_import::tensorToAttr(MLIRContext *ctx,
 // The graph
 //===----------------------------------------------------------------------===//
 
+/// Every op importer, by ONNX op type.
+static ImporterTable allImporters() {
+  ImporterTable table;
+  addElementwiseImporters(table);
+  addNNImporters(table);
+  addTensorImporters(table);
+  addLayoutImporters(table);
+  addLossImporters(table);
+  addConvTransposeImporter(table);
+  return table;
+}
+
 namespace {
 class GraphImporter {
 public:
   GraphImporter(MLIRContext *ctx, StringRef file, const ImportOptions &options)
-      : ctx(ctx), b(ctx), file(file.str()), options(options) {
-    addElementwiseImporters(table);
-    addNNImporters(table);
-    addTensorImporters(table);
-    addLayoutImporters(table);
-    addLossImporters(table);
-    addConvTransposeImporter(table);
-  }
+      : ctx(ctx), b(ctx), file(file.str()), options(options), table(allImporters()) {}
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
@@ -529,13 +534,7 @@ OwningOpRef<ModuleOp> kiln::importONNXFile(MLIRContext *ctx, StringRef path,
 }
 
 std::vector<std::string> kiln::supportedONNXOps() {
-  ImporterTable table;
-  addElementwiseImporters(table);
-  addNNImporters(table);
-  addTensorImporters(table);
-  addLayoutImporters(table);
-  addLossImporters(table);
-  addConvTransposeImporter(table);
+  ImporterTable table = allImporters();
   std::vector<std::string> names;
   for (auto &entry : table)
     names.push_back(entry.getKey().str());
