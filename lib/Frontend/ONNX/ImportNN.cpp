@@ -202,15 +202,10 @@ FailureOr<std::optional<SmallVector<int64_t>>> reduceAxes(NodeContext &c, int64_
       return std::optional<SmallVector<int64_t>>();
     return std::optional<SmallVector<int64_t>>(range(0, rank));
   }
-  for (int64_t &a : axes) {
-    auto n = c.axis(a, rank);
-    if (failed(n))
-      return failure();
-    a = *n;
-  }
-  llvm::sort(axes);
-  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-  return std::optional<SmallVector<int64_t>>(axes);
+  auto normalized = c.axes(axes, rank);
+  if (failed(normalized))
+    return failure();
+  return std::optional<SmallVector<int64_t>>(*normalized);
 }
 
 enum class Pre { None, Square, Abs, Exp };
@@ -399,16 +394,10 @@ LogicalResult importMeanVarianceNormalization(NodeContext &c, SmallVectorImpl<Va
   if (!isa<FloatType>(c.type(0).getElementType()))
     return c.fail("only floating-point inputs are supported");
   int64_t rank = c.type(0).getRank();
-  SmallVector<int64_t> axes = c.getInts("axes").value_or(SmallVector<int64_t>{0, 2, 3});
-  for (int64_t &a : axes) {
-    auto n = c.axis(a, rank);
-    if (failed(n))
-      return failure();
-    a = *n;
-  }
-  llvm::sort(axes);
-  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-  out.push_back(normalize(c, c.input(0), axes, 1e-9));
+  auto axes = c.axes(c.getInts("axes").value_or(SmallVector<int64_t>{0, 2, 3}), rank);
+  if (failed(axes))
+    return failure();
+  out.push_back(normalize(c, c.input(0), *axes, 1e-9));
   return success();
 }
 

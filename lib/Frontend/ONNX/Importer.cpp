@@ -102,6 +102,19 @@ FailureOr<int64_t> NodeContext::axis(int64_t axis, int64_t rank) const {
   return axis < 0 ? axis + rank : axis;
 }
 
+FailureOr<SmallVector<int64_t>> NodeContext::axes(ArrayRef<int64_t> list, int64_t rank) const {
+  SmallVector<int64_t> out;
+  for (int64_t a : list) {
+    auto n = axis(a, rank);
+    if (failed(n))
+      return failure();
+    out.push_back(*n);
+  }
+  llvm::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Value NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
   auto type = mlir::cast<RankedTensorType>(v.getType());
   return create<ReshapeOp>(RankedTensorType::get(shape, type.getElementType()), v);

@@ -55,6 +55,8 @@ public:
 
   /// Normalizes a possibly negative axis against `rank`, failing when out of range.
   mlir::FailureOr<int64_t> axis(int64_t axis, int64_t rank) const;
+  /// Normalizes a list of axes: non-negative, sorted, without repeats.
+  mlir::FailureOr<llvm::SmallVector<int64_t>> axes(llvm::ArrayRef<int64_t> axes, int64_t rank) const;
 
   // Builders that fold as they go, so shape arithmetic on constants disappears.
   template <typename OpTy, typename... Args> Value create(Args &&...args) {
