@@ -2,6 +2,7 @@
 // GatherElements, Tile, DepthToSpace/SpaceToDepth, Trilu, CumSum, EyeLike and OneHot.
 #include "NodeImporter.h"
 
+#include <cmath>
 #include <numeric>
 
 using namespace mlir;
@@ -190,9 +191,128 @@ LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// Input coordinate of output index `x` along one axis, per coordinate_transformation_mode.
+std::optional<double> sourceCoordinate(StringRef mode, int64_t x, int64_t in, int64_t out,
+                                       double scale) {
+  if (mode == "half_pixel")
+    return (x + 0.5) / scale - 0.5;
+  if (mode == "pytorch_half_pixel")
+    return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+  if (mode == "align_corners")
+    return out == 1 ? 0.0 : x * double(in - 1) / double(out - 1);
+  if (mode == "asymmetric")
+    return x / scale;
+  if (mode == "tf_half_pixel_for_nn")
+    return (x + 0.5) / scale;
+  return std::nullopt;
+}
+
+int64_t nearestIndex(StringRef mode, double v) {
+  double lower = std::floor(v);
+  if (mode == "floor")
+    return (int64_t)lower;
+  if (mode == "ceil")
+    return (int64_t)std::ceil(v);
+  if (v - lower == 0.5)
+    return (int64_t)(mode == "round_prefer_ceil" ? lower + 1 : lower);
+  return (int64_t)std::round(v);
+}
+
+/// Resize (and Upsample) with nearest or linear interpolation, separably per axis:
+/// static shapes make every source index and weight a compile-time constant, so each
+/// axis is one gather (nearest) or two gathers and a weighted sum (linear).
+LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> in = c.type(0).getShape();
+  Type et = c.type(0).getElementType();
+  int64_t rank = in.size();
+  std::string mode = c.getString("mode", "nearest");
+  std::string transform = c.getString("coordinate_transformation_mode", "half_pixel");
+  if (c.node.op_type() == "Upsample" || c.opset < 11)
+    transform = "asymmetric";
+  if (mode != "nearest" && mode != "linear")
+    return c.fail("mode '" + mode + "' is not supported");
+  if (mode == "linear" && !isa<FloatType>(et))
+    return c.fail("linear resizing needs floating-point data");
+  if (c.getInt("antialias", 0) || c.attr("axes") || c.attr("keep_aspect_ratio_policy"))
+    return c.fail("antialias, axes and keep_aspect_ratio_policy are not supported");
+  // Scales and sizes: Upsample/Resize-10 take scales as input 1 (or an attribute);
+  // later Resize takes roi, scales, sizes.
+  size_t scalesInput = c.opset < 11 ? 1 : 2, sizesInput = 3;
+  SmallVector<double> scales(rank, 1.0);
+  SmallVector<int64_t> sizes(in);
+  if (c.has(sizesInput) && c.type(sizesInput).getNumElements() > 0) {
+    auto v = c.constantInts(sizesInput, "sizes");
+    if (failed(v))
+      return failure();
+    if ((int64_t)v->size() != rank)
+      return c.fail("sizes needs one entry per dimension");
+    for (int64_t d = 0; d < rank; ++d) {
+      sizes[d] = (*v)[d];
+      scales[d] = double(sizes[d]) / double(in[d]);
+    }
+  } else {
+    std::optional<ConstantTensor> v;
+    if (c.has(scalesInput))
+      v = c.constant(scalesInput);
+    if (auto attrScales = c.attr("scales")) {
+      ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get({attrScales->floats_size()}, c.b.getF32Type()));
+      for (int i = 0; i < attrScales->floats_size(); ++i)
+        t.floats[i] = attrScales->floats(i);
+      v = t;
+    }
+    if (!v || v->size() != rank)
+      return c.fail("scales must be a constant with one entry per dimension");
+    for (int64_t d = 0; d < rank; ++d) {
+      scales[d] = v->asDouble(d);
+      sizes[d] = (int64_t)std::floor(in[d] * scales[d]);
+    }
+  }
+  std::string nearestMode = c.getString("nearest_mode", "round_prefer_floor");
+  Value x = c.input(0);
+  for (int64_t d = 0; d < rank; ++d) {
+    if (sizes[d] == in[d] && scales[d] == 1.0)
+      continue;
+    if (sizes[d] < 1)
+      return c.fail("the output would be empty");
+    SmallVector<int64_t> lo(sizes[d]), hi(sizes[d]);
+    SmallVector<double> weight(sizes[d]);
+    for (int64_t i = 0; i < sizes[d]; ++i) {
+      auto v = sourceCoordinate(transform, i, in[d], sizes[d], scales[d]);
+      if (!v)
+        return c.fail("coordinate_transformation_mode '" + transform + "' is not supported");
+      if (mode == "nearest") {
+        lo[i] = std::clamp<int64_t>(nearestIndex(nearestMode, *v), 0, in[d] - 1);
+        continue;
+      }
+      double clamped = std::clamp(*v, 0.0, double(in[d] - 1));
+      lo[i] = (int64_t)std::floor(clamped);
+      hi[i] = std::min<int64_t>(lo[i] + 1, in[d] - 1);
+      weight[i] = clamped - lo[i];
+    }
+    auto indexType = RankedTensorType::get({sizes[d]}, c.b.getI64Type());
+    auto gather = [&](ArrayRef<int64_t> indices) {
+      return c.create<GatherOp>(x, constantOf(c, indexType, [&](int64_t i) { return (double)indices[i]; }),
+                                c.b.getI64IntegerAttr(d));
+    };
+    if (mode == "nearest") {
+      x = gather(lo);
+      continue;
+    }
+    Value a = gather(lo), b = gather(hi);
+    SmallVector<int64_t> weightShape(rank, 1);
+    weightShape[d] = sizes[d];
+    Value w = constantOf(c, RankedTensorType::get(weightShape, et), [&](int64_t i) { return weight[i]; });
+    x = c.create<AddOp>(a, c.create<MulOp>(c.create<SubOp>(b, a), w));
+  }
+  out.push_back(x);
+  return success();
+}
+
 } // namespace
 
 void onnx_import::addLayoutImporters(ImporterTable &t) {
+  t["Resize"] = importResize;
+  t["Upsample"] = importResize;
   t["GatherElements"] = importGatherElements;
   t["Tile"] = importTile;
   t["DepthToSpace"] = importDepthToSpace;

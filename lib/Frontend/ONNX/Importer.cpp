@@ -404,7 +404,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
     return nc.fail("operator is not supported");
   // Ops without optional inputs need every input they list.
   static const llvm::StringSet<> withOptionalInputs = {
-      "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Dropout", "Squeeze", "Unsqueeze", "Split",
+      "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Resize", "Dropout", "Squeeze", "Unsqueeze", "Split",
       "LayerNormalization", "Trilu", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
       "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
