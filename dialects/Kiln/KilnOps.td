@@ -134,6 +134,8 @@ def Kiln_PowOp : Kiln_BinaryOp<"pow", "power", "Pow">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", "Max", [Commutative]>;
 def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum", "Min", [Commutative]>;
 
+def Kiln_ModOp : Kiln_BinaryOp<"mod", "remainder with the divisor's sign (Python's %)", "Mod">;
+def Kiln_RemOp : Kiln_BinaryOp<"rem", "remainder with the dividend's sign (C's fmod)", "Rem">;
 def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and of i1", "And", [Commutative]>;
 def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or of i1", "Or", [Commutative]>;
 def Kiln_XorOp : Kiln_BinaryOp<"xor", "logical exclusive or of i1", "Xor", [Commutative]>;

@@ -113,7 +113,35 @@ KILN_BINARY(DivOp, arith::DivFOp, arith::DivSIOp)
 KILN_BINARY(MaxOp, arith::MaximumFOp, arith::MaxSIOp)
 KILN_BINARY(MinOp, arith::MinimumFOp, arith::MinSIOp)
 KILN_BINARY(PowOp, math::PowFOp, math::IPowIOp)
+KILN_BINARY(RemOp, arith::RemFOp, arith::RemSIOp)
 #undef KILN_BINARY
+
+/// Python's modulo: the remainder, moved by one divisor when its sign differs from
+/// the divisor's.
+template <> struct Scalar<ModOp> {
+  static Value apply(ModOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    if (t.isInteger(1))
+      return {};
+    Value zero = scalarConstant(b, loc, t, 0);
+    Value r, rNeg, yNeg, nonZero, adjusted;
+    if (isFloat(t)) {
+      r = b.create<arith::RemFOp>(loc, a[0], a[1]);
+      rNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, r, zero);
+      yNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, a[1], zero);
+      nonZero = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, r, zero);
+      adjusted = b.create<arith::AddFOp>(loc, r, a[1]);
+    } else {
+      r = b.create<arith::RemSIOp>(loc, a[0], a[1]);
+      rNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, r, zero);
+      yNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, a[1], zero);
+      nonZero = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
+      adjusted = b.create<arith::AddIOp>(loc, r, a[1]);
+    }
+    Value signsDiffer = b.create<arith::XOrIOp>(loc, rNeg, yNeg);
+    Value fix = b.create<arith::AndIOp>(loc, signsDiffer, nonZero);
+    return b.create<arith::SelectOp>(loc, fix, adjusted, r);
+  }
+};
 
 #define KILN_LOGIC(OP, IOP)                                                                \
   template <> struct Scalar<OP> {                                                          \
@@ -248,7 +276,7 @@ void kiln::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
-               ElementwiseLowering<MinOp>>(ctx);
+               ElementwiseLowering<MinOp>, ElementwiseLowering<ModOp>, ElementwiseLowering<RemOp>>(ctx);
   patterns.add<ElementwiseLowering<AndOp>, ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
                ElementwiseLowering<NotOp>, ElementwiseLowering<CompareOp>,
                ElementwiseLowering<SelectOp>>(ctx);

@@ -181,6 +181,11 @@ static double applyFloat(BinaryKind kind, double x, double y) {
   case BinaryKind::Pow: return std::pow(x, y);
   case BinaryKind::Max: return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
   case BinaryKind::Min: return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y);
+  case BinaryKind::Rem: return std::fmod(x, y);
+  case BinaryKind::Mod: {
+    double r = std::fmod(x, y);
+    return r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+  }
   default: return NAN; // Logic ops take i1 only.
   }
 }
@@ -198,6 +203,13 @@ static std::optional<int64_t> applyInt(BinaryKind kind, int64_t x, int64_t y) {
     return (int64_t)std::pow((double)x, (double)y);
   case BinaryKind::Max: return std::max(x, y);
   case BinaryKind::Min: return std::min(x, y);
+  case BinaryKind::Rem:
+  case BinaryKind::Mod: {
+    if (y == 0)
+      return std::nullopt;
+    int64_t r = x % y;
+    return kind == BinaryKind::Mod && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+  }
   case BinaryKind::And: return x && y;
   case BinaryKind::Or: return x || y;
   case BinaryKind::Xor: return (x != 0) != (y != 0);

@@ -268,6 +268,17 @@ void onnx_import::addElementwiseImporters(ImporterTable &t) {
     out.push_back(unary<LogOp>(c, binary<AddOp>(c, e, c.scalar(1, c.type(0).getElementType()))));
     return success();
   };
+  t["Mod"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    bool fmod = c.getInt("fmod", 0);
+    Type et = c.type(0).getElementType();
+    if (et != c.type(1).getElementType() || et.isInteger(1))
+      return c.fail("inputs must be numbers of one type");
+    if (isa<FloatType>(et) && !fmod)
+      return c.fail("fmod=0 is not defined for floating-point inputs");
+    out.push_back(fmod ? binary<RemOp>(c, c.input(0), c.input(1))
+                       : binary<ModOp>(c, c.input(0), c.input(1)));
+    return success();
+  };
   t["Equal"] = compareImporter("eq");
   t["Less"] = compareImporter("lt");
   t["LessOrEqual"] = compareImporter("le");

@@ -372,7 +372,7 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
       {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
       {"Tile", 2}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
-      {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}};
+      {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}, {"Mod", 2}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;
   if (op == "Slice")

@@ -170,3 +170,18 @@ func.func @gather_elements_and_prod(%x: tensor<2x5xf32>, %i: tensor<2x2xi32>) ->
   %1 = kiln.reduce_prod %x {axes = array<i64: 0>, keepdims = false} : (tensor<2x5xf32>) -> tensor<5xf32>
   return %0, %1 : tensor<2x2xf32>, tensor<5xf32>
 }
+
+// -----
+
+// Python-style mod: remainder, shifted by the divisor when signs differ.
+// CHECK-LABEL: func @mod_rem
+// CHECK: arith.remsi
+// CHECK: arith.cmpi slt
+// CHECK: arith.xori
+// CHECK: arith.select
+// CHECK: arith.remf
+func.func @mod_rem(%a: tensor<4xi32>, %b: tensor<4xi32>, %x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xi32>, tensor<4xf32>) {
+  %0 = kiln.mod %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %1 = kiln.rem %x, %y : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0, %1 : tensor<4xi32>, tensor<4xf32>
+}

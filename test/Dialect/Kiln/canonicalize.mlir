@@ -82,3 +82,16 @@ func.func @select_fold() -> tensor<3xi64> {
   %s = kiln.select %n, %seven, %a : (tensor<3xi1>, tensor<i64>, tensor<3xi64>) -> tensor<3xi64>
   return %s : tensor<3xi64>
 }
+
+// -----
+
+// CHECK-LABEL: func @fold_mod
+func.func @fold_mod() -> (tensor<4xi32>, tensor<4xi32>) {
+  // CHECK-DAG: kiln.constant dense<[1, -2, 2, -1]> : tensor<4xi32>
+  // CHECK-DAG: kiln.constant dense<[1, 1, -1, -1]> : tensor<4xi32>
+  %a = kiln.constant dense<[7, 7, -7, -7]> : tensor<4xi32>
+  %b = kiln.constant dense<[3, -3, 3, -3]> : tensor<4xi32>
+  %m = kiln.mod %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  %r = kiln.rem %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  return %m, %r : tensor<4xi32>, tensor<4xi32>
+}
