@@ -28,12 +28,41 @@ static int64_t broadcastIndex(int64_t linear, ArrayRef<int64_t> outShape,
   return index;
 }
 
+// Folding evaluates on the host; huge tensors are left to the compiled code.
+static constexpr int64_t kMaxFoldElements = 1 << 20;
+
+/// Evaluates an elementwise op on constant operands broadcast to `type`:
+/// `element(out, i, at)` sets output element i from operand elements `at` (one index
+/// per operand) and returns false to give up. Fails unless every operand is a
+/// foldable constant.
+static OpFoldResult
+evaluateBroadcast(RankedTensorType type, ArrayRef<Attribute> operands,
+                  function_ref<bool(ConstantTensor &out, int64_t i, ArrayRef<ConstantTensor> in,
+                                    ArrayRef<int64_t> at)>
+                      element) {
+  if (type.getNumElements() > kMaxFoldElements)
+    return {};
+  SmallVector<ConstantTensor> in;
+  for (Attribute attr : operands) {
+    auto t = ConstantTensor::read(attr, kMaxFoldElements);
+    if (!t)
+      return {};
+    in.push_back(std::move(*t));
+  }
+  ConstantTensor out = ConstantTensor::zeros(type);
+  SmallVector<int64_t> at(in.size());
+  for (int64_t i = 0; i < out.size(); ++i) {
+    for (size_t k = 0; k < in.size(); ++k)
+      at[k] = broadcastIndex(i, type.getShape(), in[k].type.getShape());
+    if (!element(out, i, in, at))
+      return {};
+  }
+  return out.toAttr();
+}
+
 static RankedTensorType resultType(Operation *op) {
   return cast<RankedTensorType>(op->getResult(0).getType());
 }
-
-// Folding evaluates on the host; huge tensors are left to the compiled code.
-static constexpr int64_t kMaxFoldElements = 1 << 20;
 
 //===----------------------------------------------------------------------===//
 // Constants, casts, unary
@@ -233,24 +262,17 @@ OpFoldResult kiln::foldBinary(Operation *op, Attribute lhsAttr, Attribute rhsAtt
         ((kind == BinaryKind::Mul || kind == BinaryKind::Div || kind == BinaryKind::Pow) && one))
       return lhs;
   }
-  auto a = ConstantTensor::read(lhsAttr, kMaxFoldElements);
-  auto b = ConstantTensor::read(rhsAttr, kMaxFoldElements);
-  if (!a || !b || type.getNumElements() > kMaxFoldElements)
-    return {};
-  ConstantTensor out = ConstantTensor::zeros(type);
-  for (int64_t i = 0; i < out.size(); ++i) {
-    int64_t ia = broadcastIndex(i, type.getShape(), a->type.getShape());
-    int64_t ib = broadcastIndex(i, type.getShape(), b->type.getShape());
-    if (out.isFloat()) {
-      out.floats[i] = applyFloat(kind, a->floats[ia], b->floats[ib]);
-    } else {
-      auto v = applyInt(kind, a->ints[ia], b->ints[ib]);
-      if (!v)
-        return {};
-      out.ints[i] = *v;
-    }
-  }
-  return out.toAttr();
+  return evaluateBroadcast(type, {lhsAttr, rhsAttr},
+                           [&](ConstantTensor &out, int64_t i, ArrayRef<ConstantTensor> in,
+                               ArrayRef<int64_t> at) {
+                             if (out.isFloat()) {
+                               out.floats[i] = applyFloat(kind, in[0].floats[at[0]], in[1].floats[at[1]]);
+                               return true;
+                             }
+                             auto v = applyInt(kind, in[0].ints[at[0]], in[1].ints[at[1]]);
+                             out.ints[i] = v.value_or(0);
+                             return v.has_value();
+                           });
 }
 
 static bool comparePredicate(StringRef p, double x, double y) {
@@ -263,44 +285,34 @@ static bool comparePredicate(StringRef p, double x, double y) {
 }
 
 OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
-  auto a = ConstantTensor::read(adaptor.getLhs(), kMaxFoldElements);
-  auto b = ConstantTensor::read(adaptor.getRhs(), kMaxFoldElements);
-  RankedTensorType type = getType();
-  if (!a || !b || type.getNumElements() > kMaxFoldElements)
-    return {};
-  ConstantTensor out = ConstantTensor::zeros(type);
-  for (int64_t i = 0; i < out.size(); ++i) {
-    int64_t ia = broadcastIndex(i, type.getShape(), a->type.getShape());
-    int64_t ib = broadcastIndex(i, type.getShape(), b->type.getShape());
-    if (a->isFloat())
-      out.ints[i] = comparePredicate(getPredicate(), a->floats[ia], b->floats[ib]);
-    else // Integers compare exactly (beyond double's 53 bits) through their order.
-      out.ints[i] = comparePredicate(getPredicate(),
-                                     a->ints[ia] < b->ints[ib] ? -1 : a->ints[ia] > b->ints[ib], 0);
-  }
-  return out.toAttr();
+  StringRef predicate = getPredicate();
+  return evaluateBroadcast(
+      getType(), {adaptor.getLhs(), adaptor.getRhs()},
+      [&](ConstantTensor &out, int64_t i, ArrayRef<ConstantTensor> in, ArrayRef<int64_t> at) {
+        if (in[0].isFloat()) {
+          out.ints[i] = comparePredicate(predicate, in[0].floats[at[0]], in[1].floats[at[1]]);
+        } else { // Integers compare exactly (beyond double's 53 bits) through their order.
+          int64_t x = in[0].ints[at[0]], y = in[1].ints[at[1]];
+          out.ints[i] = comparePredicate(predicate, x < y ? -1 : x > y, 0);
+        }
+        return true;
+      });
 }
 
 OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = getType();
   if (getOnTrue() == getOnFalse() && getOnTrue().getType() == type)
     return getOnTrue();
-  auto c = ConstantTensor::read(adaptor.getCondition(), kMaxFoldElements);
-  auto a = ConstantTensor::read(adaptor.getOnTrue(), kMaxFoldElements);
-  auto b = ConstantTensor::read(adaptor.getOnFalse(), kMaxFoldElements);
-  if (!c || !a || !b || type.getNumElements() > kMaxFoldElements)
-    return {};
-  ConstantTensor out = ConstantTensor::zeros(type);
-  for (int64_t i = 0; i < out.size(); ++i) {
-    bool pick = c->ints[broadcastIndex(i, type.getShape(), c->type.getShape())];
-    const ConstantTensor &from = pick ? *a : *b;
-    int64_t j = broadcastIndex(i, type.getShape(), from.type.getShape());
-    if (out.isFloat())
-      out.floats[i] = from.floats[j];
-    else
-      out.ints[i] = from.ints[j];
-  }
-  return out.toAttr();
+  return evaluateBroadcast(
+      type, {adaptor.getCondition(), adaptor.getOnTrue(), adaptor.getOnFalse()},
+      [](ConstantTensor &out, int64_t i, ArrayRef<ConstantTensor> in, ArrayRef<int64_t> at) {
+        size_t from = in[0].ints[at[0]] ? 1 : 2;
+        if (out.isFloat())
+          out.floats[i] = in[from].floats[at[from]];
+        else
+          out.ints[i] = in[from].ints[at[from]];
+        return true;
+      });
 }
 
 //===----------------------------------------------------------------------===//
