@@ -34,6 +34,11 @@ static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not form fusion regions"), c
 static cl::list<std::string> inputShapes(
     "input-shape", cl::desc("Pin a symbolic input shape: NAME=1x3x224x224 (repeatable)"),
     cl::value_desc("NAME=DIMS"), cl::cat(category));
+static cl::list<std::string> boundInputs(
+    "bind-input",
+    cl::desc("Fix an input's value at compile time: NAME=FILE.pb or NAME=1,2,3 (repeatable); "
+             "it becomes a constant and leaves the artifact's signature"),
+    cl::value_desc("NAME=VALUE"), cl::cat(category));
 
 static bool parseShape(StringRef spec, kiln::ImportOptions &options) {
   auto [inputName, dims] = spec.rsplit('=');
@@ -68,6 +73,14 @@ int main(int argc, char **argv) {
       errs() << "kiln-compile: error: bad --input-shape '" << spec << "' (want NAME=1x3x224x224)\n";
       return 2;
     }
+  for (auto &spec : boundInputs) {
+    auto [inputName, value] = StringRef(spec).split('=');
+    if (inputName.empty() || value.empty()) {
+      errs() << "kiln-compile: error: bad --bind-input '" << spec << "' (want NAME=FILE.pb or NAME=1,2,3)\n";
+      return 2;
+    }
+    importOptions.boundInputs[inputName] = value.str();
+  }
   kiln::CompilerOptions options;
   options.targetTriple = triple;
   options.targetCPU = cpu;

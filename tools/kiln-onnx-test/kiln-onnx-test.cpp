@@ -100,73 +100,90 @@ void collect(const std::string &path, std::vector<TestCase> &tests) {
     collect(child, tests);
 }
 
-/// Runs every data set of a compiled test; the verdict is the first problem found.
-Result runDataSets(const TestCase &test, const std::string &artifact) {
-  kiln_module_t *module = nullptr;
-  if (kiln_status_t s = kiln_module_load(artifact.c_str(), nullptr, &module)) {
+struct DataSet {
+  std::vector<std::string> inputFiles;
+  std::vector<HostTensor> inputs, expected;
+};
+
+/// Reads one test_data_set_N folder.
+bool readDataSet(const std::string &dir, DataSet &set, std::string &error) {
+  set.inputFiles = sortedEntries(dir, "input_");
+  for (auto &file : set.inputFiles) {
+    set.inputs.emplace_back();
+    if (!readTensorFile(file, set.inputs.back(), error))
+      return false;
+  }
+  for (auto &file : sortedEntries(dir, "output_")) {
+    set.expected.emplace_back();
+    if (!readTensorFile(file, set.expected.back(), error))
+      return false;
+  }
+  return true;
+}
+
+/// The data set's tensor for each module input: by name, since inputs the compiler
+/// bound to constants are gone from the module; by position when the files are unnamed.
+bool matchInputs(kiln_module_t *module, DataSet &set, std::vector<kiln_buffer_view_t> &in,
+                 std::string &error) {
+  size_t count = kiln_module_input_count(module);
+  for (size_t i = 0; i < count; ++i) {
+    kiln_tensor_info_t info;
+    kiln_status_free(kiln_module_input_info(module, i, &info));
+    auto named = std::find_if(set.inputs.begin(), set.inputs.end(),
+                              [&](const HostTensor &t) { return t.name == info.name; });
+    if (named == set.inputs.end() && count == set.inputs.size())
+      named = set.inputs.begin() + i;
+    if (named == set.inputs.end()) {
+      error = std::string("no data for model input '") + info.name + "'";
+      return false;
+    }
+    in.push_back(named->view());
+  }
+  return true;
+}
+
+/// Runs one data set on a loaded module and compares its outputs.
+Result runDataSet(kiln_module_t *module, DataSet &set) {
+  std::string error;
+  std::vector<kiln_buffer_view_t> in, out;
+  size_t outputCount = kiln_module_output_count(module);
+  if (set.expected.size() != outputCount)
+    return {Outcome::Fail, "data set has " + std::to_string(set.expected.size()) +
+                               " outputs; the model has " + std::to_string(outputCount)};
+  if (!matchInputs(module, set, in, error))
+    return {Outcome::Fail, error};
+  std::vector<HostTensor> outputs(outputCount);
+  for (size_t i = 0; i < outputCount; ++i) {
+    kiln_tensor_info_t info;
+    kiln_status_free(kiln_module_output_info(module, i, &info));
+    outputs[i] = tensorFor(info);
+    out.push_back(outputs[i].view());
+  }
+  if (kiln_status_t s = kiln_module_run(module, in.data(), in.size(), out.data(), out.size())) {
     Result r{Outcome::Fail, kiln_status_message(s)};
     kiln_status_free(s);
     return r;
   }
-  Result result{Outcome::Pass, ""};
-  auto sets = sortedEntries(test.dir, "test_data_set_");
-  for (const std::string &set : sets) {
-    std::vector<HostTensor> inputs, expected;
-    std::string error;
-    for (auto &file : sortedEntries(set, "input_")) {
-      inputs.emplace_back();
-      if (!readTensorFile(file, inputs.back(), error))
-        return {Outcome::Unsupported, error};
+  for (size_t i = 0; i < outputCount; ++i) {
+    Comparison c = compareTensors(outputs[i], set.expected[i], relTol, absTol);
+    if (!c.shapeMatches)
+      return {Outcome::Fail, "output " + std::to_string(i) + " is " +
+                                 kiln_dtype_name(outputs[i].dtype) + " " + shapeString(outputs[i].dims) +
+                                 ", expected " + kiln_dtype_name(set.expected[i].dtype) + " " +
+                                 shapeString(set.expected[i].dims)};
+    if (!c.ok) {
+      char buf[200];
+      std::snprintf(buf, sizeof(buf), "output %zu: %zu mismatches, max abs err %.3g, max rel err %.3g",
+                    i, c.mismatches, c.maxAbsError, c.maxRelError);
+      return {Outcome::Fail, buf};
     }
-    for (auto &file : sortedEntries(set, "output_")) {
-      expected.emplace_back();
-      if (!readTensorFile(file, expected.back(), error))
-        return {Outcome::Unsupported, error};
-    }
-    size_t outputCount = kiln_module_output_count(module);
-    if (inputs.size() != kiln_module_input_count(module) || expected.size() != outputCount)
-      return {Outcome::Fail, "data set has " + std::to_string(inputs.size()) + " inputs and " +
-                                 std::to_string(expected.size()) + " outputs; the model has " +
-                                 std::to_string(kiln_module_input_count(module)) + " and " +
-                                 std::to_string(outputCount)};
-    std::vector<HostTensor> outputs(outputCount);
-    std::vector<kiln_buffer_view_t> in, out;
-    for (auto &t : inputs)
-      in.push_back(t.view());
-    for (size_t i = 0; i < outputCount; ++i) {
-      kiln_tensor_info_t info;
-      kiln_status_free(kiln_module_output_info(module, i, &info));
-      outputs[i] = tensorFor(info);
-      out.push_back(outputs[i].view());
-    }
-    if (kiln_status_t s = kiln_module_run(module, in.data(), in.size(), out.data(), out.size())) {
-      result = {Outcome::Fail, kiln_status_message(s)};
-      kiln_status_free(s);
-      break;
-    }
-    for (size_t i = 0; i < outputCount && result.outcome == Outcome::Pass; ++i) {
-      Comparison c = compareTensors(outputs[i], expected[i], relTol, absTol);
-      if (!c.shapeMatches)
-        result = {Outcome::Fail, "output " + std::to_string(i) + " is " +
-                                     kiln_dtype_name(outputs[i].dtype) + " " + shapeString(outputs[i].dims) +
-                                     ", expected " + kiln_dtype_name(expected[i].dtype) + " " +
-                                     shapeString(expected[i].dims)};
-      else if (!c.ok) {
-        char buf[200];
-        std::snprintf(buf, sizeof(buf), "output %zu: %zu mismatches, max abs err %.3g, max rel err %.3g",
-                      i, c.mismatches, c.maxAbsError, c.maxRelError);
-        result = {Outcome::Fail, buf};
-      }
-    }
-    if (result.outcome != Outcome::Pass)
-      break;
   }
-  kiln_module_release(module);
-  return result;
+  return {Outcome::Pass, ""};
 }
 
-/// Compiles and runs one test; called in a child process.
-Result runTest(const TestCase &test, const std::string &workDir) {
+/// Compiles a test's model to `artifact`. Inputs an op needs at compile time (a shape,
+/// axes, scales) may be bound to the data set's values, as an AOT user would bind them.
+Result compileTest(const TestCase &test, const DataSet &set, const std::string &artifact) {
   auto context = kiln::createCompilerContext();
   std::string firstError;
   mlir::ScopedDiagnosticHandler handler(context.get(), [&](mlir::Diagnostic &d) {
@@ -174,8 +191,10 @@ Result runTest(const TestCase &test, const std::string &workDir) {
       firstError = d.str();
     return mlir::success();
   });
-  std::string artifact = workDir + "/" + test.name + ".so";
   kiln::ImportOptions importOptions;
+  for (auto [file, tensor] : llvm::zip(set.inputFiles, set.inputs))
+    if (!tensor.name.empty())
+      importOptions.bindableInputs[tensor.name] = file;
   kiln::CompilerOptions options;
   options.optLevel = 1; // Small graphs: compile time dominates.
   // Importer errors mean an unsupported model; errors later are Kiln's own failures.
@@ -188,7 +207,44 @@ Result runTest(const TestCase &test, const std::string &workDir) {
     std::string message = toString(std::move(err));
     return {Outcome::Fail, "compile: " + (firstError.empty() ? message : firstError)};
   }
-  return runDataSets(test, artifact);
+  return {Outcome::Pass, ""};
+}
+
+/// Compiles and runs one test, every data set; called in a child process. A module
+/// with bound inputs is specialized to one data set, so each set recompiles it.
+Result runTest(const TestCase &test, const std::string &workDir) {
+  std::string artifact = workDir + "/" + test.name + ".so";
+  kiln_module_t *module = nullptr;
+  bool specialized = false;
+  auto sets = sortedEntries(test.dir, "test_data_set_");
+  if (sets.empty())
+    return {Outcome::Unsupported, "the test has no test_data_set_* folder"};
+  for (const std::string &dir : sets) {
+    DataSet set;
+    std::string error;
+    if (!readDataSet(dir, set, error))
+      return {Outcome::Unsupported, error};
+    if (!module || specialized) {
+      kiln_module_release(module);
+      module = nullptr;
+      Result compiled = compileTest(test, set, artifact);
+      if (compiled.outcome != Outcome::Pass)
+        return compiled;
+      if (kiln_status_t s = kiln_module_load(artifact.c_str(), nullptr, &module)) {
+        Result r{Outcome::Fail, kiln_status_message(s)};
+        kiln_status_free(s);
+        return r;
+      }
+      specialized = kiln_module_input_count(module) < set.inputs.size();
+    }
+    Result r = runDataSet(module, set);
+    if (r.outcome != Outcome::Pass) {
+      kiln_module_release(module);
+      return r;
+    }
+  }
+  kiln_module_release(module);
+  return {Outcome::Pass, ""};
 }
 
 std::string oneLine(std::string s) {

@@ -336,12 +336,13 @@ static bool readTensorProto(const std::string &path, const std::string &bytes, H
   if (haveRaw) {
     out.data.assign(raw.begin(), raw.end());
   } else {
-    out.data.assign(n * width, 0);
+    // Checked before allocating: a file that is not a TensorProto can claim any shape.
     size_t count = floats.empty() ? ints.size() : floats.size();
     if (count != n) {
       error = path + ": element count does not match the shape";
       return false;
     }
+    out.data.assign(n * width, 0);
     for (size_t i = 0; i < n; ++i) {
       char *dst = out.data.data() + i * width;
       if (out.dtype == KILN_DTYPE_F32) {

@@ -61,6 +61,10 @@ std::pair<double, double> typeRange(Type t) {
   return {-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1};
 }
 
+Value clip(NodeContext &c, Value x, double lo, double hi) {
+  return c.create<ClipOp>(x.getType(), x, c.b.getF64FloatAttr(lo), c.b.getF64FloatAttr(hi));
+}
+
 LogicalResult importClip(NodeContext &c, SmallVectorImpl<Value> &out) {
   Type et = c.type(0).getElementType();
   auto [lo, hi] = typeRange(et);
@@ -68,23 +72,28 @@ LogicalResult importClip(NodeContext &c, SmallVectorImpl<Value> &out) {
     lo = c.getFloat("min", lo);
     hi = c.getFloat("max", hi);
   } else {
+    // Bounds known at compile time go into kiln.clip; bounds computed at run time
+    // become max and min against the rank-0 bound tensor.
+    Value x = c.input(0);
     for (size_t i : {1, 2}) {
       if (!c.has(i))
         continue;
-      auto bound = c.constant(i);
-      if (!bound || bound->size() != 1)
-        return c.fail(i == 1 ? "min must be a constant scalar" : "max must be a constant scalar");
-      (i == 1 ? lo : hi) = bound->asDouble(0);
+      if (c.type(i).getNumElements() != 1 || c.type(i).getElementType() != et)
+        return c.fail(i == 1 ? "min must be a scalar of the input's type"
+                             : "max must be a scalar of the input's type");
+      if (auto bound = c.constant(i))
+        (i == 1 ? lo : hi) = bound->asDouble(0);
+      else if (i == 1)
+        x = binary<MaxOp>(c, x, c.input(i));
+      else
+        x = binary<MinOp>(c, x, c.input(i));
     }
+    auto full = typeRange(et);
+    out.push_back(lo == full.first && hi == full.second ? x : clip(c, x, lo, hi));
+    return success();
   }
-  Builder b(c.b.getContext());
-  out.push_back(c.create<ClipOp>(c.input(0).getType(), c.input(0), b.getF64FloatAttr(lo),
-                                 b.getF64FloatAttr(hi)));
+  out.push_back(clip(c, c.input(0), lo, hi));
   return success();
-}
-
-Value clip(NodeContext &c, Value x, double lo, double hi) {
-  return c.create<ClipOp>(x.getType(), x, c.b.getF64FloatAttr(lo), c.b.getF64FloatAttr(hi));
 }
 
 /// max(x, 0) + slope * min(x, 0): LeakyRelu and PRelu without a select.

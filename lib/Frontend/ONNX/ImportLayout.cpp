@@ -158,7 +158,7 @@ LogicalResult importEyeLike(NodeContext &c, SmallVectorImpl<Value> &out) {
 /// OneHot: compares the (wrapped) indices with 0..depth-1 along the new axis and picks
 /// values[1] (on) or values[0] (off).
 LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
-  auto depthValue = c.constant(1);
+  auto depthValue = c.requiredConstant(1);
   if (!depthValue || depthValue->size() != 1)
     return c.fail("depth must be a constant scalar");
   int64_t depth = (int64_t)depthValue->asDouble(0);
@@ -198,8 +198,11 @@ std::optional<double> sourceCoordinate(StringRef mode, int64_t x, int64_t in, in
     return (x + 0.5) / scale - 0.5;
   if (mode == "pytorch_half_pixel")
     return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
-  if (mode == "align_corners")
-    return out == 1 ? 0.0 : x * double(in - 1) / double(out - 1);
+  if (mode == "align_corners") {
+    // The unrounded resized length, as the ONNX reference computes it from scales.
+    double resized = in * scale;
+    return resized <= 1 ? 0.0 : x * double(in - 1) / (resized - 1);
+  }
   if (mode == "asymmetric")
     return x / scale;
   if (mode == "tf_half_pixel_for_nn")
@@ -253,7 +256,7 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
   } else {
     std::optional<ConstantTensor> v;
     if (c.has(scalesInput))
-      v = c.constant(scalesInput);
+      v = c.requiredConstant(scalesInput);
     if (auto attrScales = c.attr("scales")) {
       ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get({attrScales->floats_size()}, c.b.getF32Type()));
       for (int i = 0; i < attrScales->floats_size(); ++i)
@@ -267,7 +270,10 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
       sizes[d] = (int64_t)std::floor(in[d] * scales[d]);
     }
   }
-  std::string nearestMode = c.getString("nearest_mode", "round_prefer_floor");
+  // Before Resize-11, nearest meant the floor of the asymmetric coordinate.
+  std::string nearestMode = c.node.op_type() == "Upsample" || c.opset < 11
+                                ? "floor"
+                                : c.getString("nearest_mode", "round_prefer_floor");
   Value x = c.input(0);
   for (int64_t d = 0; d < rank; ++d) {
     if (sizes[d] == in[d] && scales[d] == 1.0)

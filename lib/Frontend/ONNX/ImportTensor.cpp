@@ -231,7 +231,7 @@ LogicalResult importPad(NodeContext &c, SmallVectorImpl<Value> &out) {
       return failure();
     pads = *p;
     if (c.has(2)) {
-      auto v = c.constant(2);
+      auto v = c.requiredConstant(2);
       if (!v || v->size() != 1)
         return c.fail("constant_value must be a constant scalar");
       value = v->asDouble(0);
@@ -454,7 +454,7 @@ LogicalResult importConstantOfShape(NodeContext &c, SmallVectorImpl<Value> &out)
 }
 
 LogicalResult importRange(NodeContext &c, SmallVectorImpl<Value> &out) {
-  auto start = c.constant(0), limit = c.constant(1), delta = c.constant(2);
+  auto start = c.requiredConstant(0), limit = c.requiredConstant(1), delta = c.requiredConstant(2);
   if (!start || !limit || !delta)
     return c.fail("start, limit and delta must be constants");
   double s = start->asDouble(0), l = limit->asDouble(0), d = delta->asDouble(0);

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -56,8 +57,15 @@ std::optional<ConstantTensor> NodeContext::constant(size_t i) const {
   return ConstantTensor::read(op.getValue());
 }
 
-FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i, StringRef what) const {
+std::optional<ConstantTensor> NodeContext::requiredConstant(size_t i) const {
   auto c = constant(i);
+  if (!c && has(i) && onMissingConstant)
+    onMissingConstant(inputs[i]);
+  return c;
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i, StringRef what) const {
+  auto c = requiredConstant(i);
   if (!c || c->isFloat()) {
     (void)fail(Twine(what) + " must be a constant integer tensor (computed at run time here)");
     return failure();
@@ -311,10 +319,17 @@ static ImporterTable allImporters() {
 namespace {
 class GraphImporter {
 public:
-  GraphImporter(MLIRContext *ctx, StringRef file, const ImportOptions &options)
-      : ctx(ctx), b(ctx), file(file.str()), options(options), table(allImporters()) {}
+  /// `bound`: the graph inputs to bind beyond options.boundInputs (their values are in
+  /// options.bindableInputs).
+  GraphImporter(MLIRContext *ctx, StringRef file, const ImportOptions &options,
+                const llvm::StringSet<> &bound)
+      : ctx(ctx), b(ctx), file(file.str()), options(options), bound(bound),
+        table(allImporters()) {}
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+  /// Bindable graph inputs that some op needed as constants in the last run.
+  const llvm::StringSet<> &wantedBindings() const { return wanted; }
 
 private:
   LogicalResult error(const Twine &message) {
@@ -322,16 +337,84 @@ private:
     return failure();
   }
   FailureOr<RankedTensorType> valueType(const onnx::ValueInfoProto &info);
+  FailureOr<ElementsAttr> boundValue(StringRef name, StringRef spec, RankedTensorType type);
+  void noteMissingConstant(Value v);
   LogicalResult importNode(const onnx::NodeProto &node, int index, int64_t opset);
 
   MLIRContext *ctx;
   OpBuilder b;
   std::string file;
   const ImportOptions &options;
+  const llvm::StringSet<> &bound;
+  llvm::StringSet<> wanted;
   ImporterTable table;
   llvm::StringMap<Value> values;
 };
 } // namespace
+
+/// The value a bound input takes: a TensorProto file or a list of numbers, which must
+/// fit the input's declared type.
+FailureOr<ElementsAttr> GraphImporter::boundValue(StringRef name, StringRef spec,
+                                                  RankedTensorType type) {
+  auto fail = [&](const Twine &why) -> FailureOr<ElementsAttr> {
+    (void)error("bound input '" + name + "': " + why);
+    return failure();
+  };
+  if (spec.ends_with(".pb")) {
+    auto buffer = llvm::MemoryBuffer::getFile(spec, /*IsText=*/false);
+    onnx::TensorProto tensor;
+    if (!buffer || (*buffer)->getBufferSize() > INT32_MAX ||
+        !tensor.ParseFromArray((*buffer)->getBufferStart(), (int)(*buffer)->getBufferSize()))
+      return fail("cannot read a TensorProto from '" + spec + "'");
+    std::string why;
+    auto attr = tensorToAttr(ctx, tensor, /*modelDir=*/"", why);
+    if (failed(attr))
+      return fail(why);
+    if (attr->getType() != type)
+      return fail("'" + spec + "' does not hold the input's declared type");
+    return attr;
+  }
+  SmallVector<StringRef> items;
+  spec.split(items, ',');
+  ConstantTensor t = ConstantTensor::zeros(type);
+  if ((int64_t)items.size() != type.getNumElements())
+    return fail("" + Twine(items.size()) + " values given for " + Twine(type.getNumElements()) +
+                " elements");
+  for (auto [i, item] : llvm::enumerate(items)) {
+    double v;
+    if (item.trim().getAsDouble(v))
+      return fail("'" + item + "' is not a number");
+    if (t.isFloat())
+      t.floats[i] = v;
+    else
+      t.ints[i] = (int64_t)v;
+  }
+  return ElementsAttr(t.toAttr());
+}
+
+/// Records the graph inputs `v` is computed from when all of them may be bound, so the
+/// next import attempt binds them and the shape arithmetic folds.
+void GraphImporter::noteMissingConstant(Value v) {
+  SmallVector<Value> work{v};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  llvm::StringSet<> names;
+  while (!work.empty()) {
+    Value cur = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(cur)) {
+      auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "kiln.name");
+      if (!name || !options.bindableInputs.contains(name.getValue()))
+        return;
+      names.insert(name.getValue());
+      continue;
+    }
+    Operation *op = cur.getDefiningOp();
+    if (seen.insert(op).second)
+      llvm::append_range(work, op->getOperands());
+  }
+  for (auto &name : names)
+    wanted.insert(name.getKey());
+}
 
 FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto &info) {
   if (!info.type().has_tensor_type())
@@ -397,6 +480,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
     inputs.push_back(it->second);
   }
   NodeContext nc(b, node, index, opset, file, std::move(inputs));
+  nc.onMissingConstant = [this](Value v) { noteMissingConstant(v); };
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return nc.fail("operator domain '" + node.domain() + "' is not supported");
   auto importer = table.find(node.op_type());
@@ -451,15 +535,33 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
     initializerNames.insert(init.name());
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<std::pair<std::string, ElementsAttr>> boundValues;
   for (const auto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
     auto type = valueType(input);
     if (failed(type))
       return nullptr;
+    const std::string *spec = nullptr;
+    if (auto it = options.boundInputs.find(input.name()); it != options.boundInputs.end())
+      spec = &it->second;
+    else if (bound.contains(input.name()))
+      spec = &options.bindableInputs.find(input.name())->second;
+    if (spec) {
+      auto value = boundValue(input.name(), *spec, *type);
+      if (failed(value))
+        return nullptr;
+      boundValues.emplace_back(input.name(), *value);
+      continue;
+    }
     argTypes.push_back(*type);
     argNames.push_back(input.name());
   }
+  for (auto &entry : options.boundInputs)
+    if (!llvm::any_of(graph.input(), [&](auto &in) { return in.name() == entry.getKey(); })) {
+      (void)error("bound input '" + entry.getKey() + "' is not a graph input");
+      return nullptr;
+    }
   auto func = b.create<func::FuncOp>(loc, "main", b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
@@ -467,6 +569,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
     values[name] = entry->getArgument(i);
   }
   b.setInsertionPointToStart(entry);
+  for (auto &[name, value] : boundValues)
+    values[name] = b.create<ConstantOp>(NameLoc::get(b.getStringAttr(name), loc), value);
   for (const auto &init : graph.initializer()) {
     std::string why;
     StringRef dir = llvm::sys::path::parent_path(file);
@@ -543,7 +647,25 @@ OwningOpRef<ModuleOp> kiln::importONNXFile(MLIRContext *ctx, StringRef path,
     emitError(loc) << path << ": not a valid ONNX model (protobuf parse failed)";
     return nullptr;
   }
-  return GraphImporter(ctx, path, options).run(model);
+  // Without bindable inputs one attempt decides. With them, an attempt that needs some
+  // as constants is repeated, quietly, with those bound, until nothing more is wanted.
+  llvm::StringSet<> bound;
+  while (!options.bindableInputs.empty()) {
+    GraphImporter attempt(ctx, path, options, bound);
+    OwningOpRef<ModuleOp> module;
+    {
+      ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &) { return success(); });
+      module = attempt.run(model);
+    }
+    if (module)
+      return module;
+    bool grew = false;
+    for (auto &name : attempt.wantedBindings())
+      grew |= bound.insert(name.getKey()).second;
+    if (!grew)
+      break;
+  }
+  return GraphImporter(ctx, path, options, bound).run(model);
 }
 
 std::vector<std::string> kiln::supportedONNXOps() {

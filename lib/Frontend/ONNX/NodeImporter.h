@@ -44,6 +44,9 @@ public:
   }
   /// Input `i`'s value if it is a compile-time constant.
   std::optional<ConstantTensor> constant(size_t i) const;
+  /// As constant(), for an operand the op cannot take at run time: when it is not a
+  /// constant, the importer is told, so it may bind the graph inputs it comes from.
+  std::optional<ConstantTensor> requiredConstant(size_t i) const;
   /// Input `i` as a list of integers, failing with a message if it is not constant.
   mlir::FailureOr<llvm::SmallVector<int64_t>> constantInts(size_t i, llvm::StringRef what) const;
 
@@ -67,6 +70,9 @@ public:
   /// A constant splat of `value` with `like`'s element type and rank-0 shape.
   Value scalar(double value, mlir::Type elementType);
   Value constantI64(llvm::ArrayRef<int64_t> values);
+
+  /// Called with an operand that must be a compile-time constant but is not.
+  std::function<void(Value)> onMissingConstant;
 
 private:
   llvm::SmallVector<Value> inputs;

@@ -15,6 +15,14 @@ namespace kiln {
 struct ImportOptions {
   /// Static shapes for graph inputs whose dimensions are symbolic, by input name.
   llvm::StringMap<std::vector<int64_t>> inputShapes;
+  /// Graph inputs whose values are fixed at compile time, by input name: each becomes
+  /// a constant and leaves the compiled signature. A value is a TensorProto file
+  /// (NAME.pb) or a comma-separated list of numbers ("1,3,224,224").
+  llvm::StringMap<std::string> boundInputs;
+  /// Values the importer may bind, as above, but only for inputs that an op needs as
+  /// a compile-time constant (a Reshape's shape, Slice's starts, Resize's scales...):
+  /// the artifact is then specialized to those values, like TensorRT's shape tensors.
+  llvm::StringMap<std::string> bindableInputs;
 };
 
 /// Imports the model at `path`. On failure, emits one error diagnostic naming the
