@@ -222,8 +222,11 @@ Result runTest(const TestCase &test, const std::string &workDir) {
   for (const std::string &dir : sets) {
     DataSet set;
     std::string error;
-    if (!readDataSet(dir, set, error))
-      return {Outcome::Unsupported, error};
+    if (!readDataSet(dir, set, error)) {
+      // A model Kiln cannot import explains more than its unreadable data does.
+      Result compiled = compileTest(test, DataSet(), artifact);
+      return {Outcome::Unsupported, compiled.outcome == Outcome::Unsupported ? compiled.detail : error};
+    }
     if (!module || specialized) {
       kiln_module_release(module);
       module = nullptr;

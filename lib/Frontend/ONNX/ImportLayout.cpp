@@ -17,17 +17,6 @@ Value transpose(NodeContext &c, Value x, ArrayRef<int64_t> perm) {
   return c.create<TransposeOp>(x, c.b.getDenseI64ArrayAttr(perm));
 }
 
-Value constantOf(NodeContext &c, RankedTensorType type, const std::function<double(int64_t)> &at) {
-  ConstantTensor t = ConstantTensor::zeros(type);
-  for (int64_t i = 0; i < t.size(); ++i) {
-    if (t.isFloat())
-      t.floats[i] = at(i);
-    else
-      t.ints[i] = (int64_t)at(i);
-  }
-  return c.create<ConstantOp>(t.toAttr());
-}
-
 LogicalResult importGatherElements(NodeContext &c, SmallVectorImpl<Value> &out) {
   auto axis = c.axis(c.getInt("axis", 0), c.type(0).getRank());
   if (failed(axis))
@@ -55,7 +44,7 @@ LogicalResult importTile(NodeContext &c, SmallVectorImpl<Value> &out) {
     if (r == 1)
       continue;
     auto type = RankedTensorType::get({shape[d] * r}, c.b.getI64Type());
-    Value indices = constantOf(c, type, [&](int64_t i) { return i % shape[d]; });
+    Value indices = c.constantOf(type, [&](int64_t i) { return i % shape[d]; });
     x = c.create<GatherOp>(x, indices, c.b.getI64IntegerAttr(d));
   }
   out.push_back(x);
@@ -99,7 +88,7 @@ LogicalResult importTrilu(NodeContext &c, SmallVectorImpl<Value> &out) {
     return c.fail("k must be an int64 scalar");
   k = c.reshape(k, {});
   int64_t rows = s[s.size() - 2], cols = s.back();
-  Value diagonal = constantOf(c, RankedTensorType::get({rows, cols}, c.b.getI64Type()),
+  Value diagonal = c.constantOf(RankedTensorType::get({rows, cols}, c.b.getI64Type()),
                               [&](int64_t i) { return (double)(i % cols - i / cols); });
   Value mask = c.create<CompareOp>(diagonal, k, c.b.getStringAttr(c.getInt("upper", 1) ? "ge" : "le"));
   out.push_back(c.create<SelectOp>(mask, c.input(0), c.scalar(0, c.type(0).getElementType())));
@@ -130,7 +119,7 @@ LogicalResult importCumSum(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (rank == 1)
     x = c.reshape(x, {1, n});
   // Column i sums the rows j that output i includes.
-  Value tri = constantOf(c, RankedTensorType::get({n, n}, et), [&](int64_t at) {
+  Value tri = c.constantOf(RankedTensorType::get({n, n}, et), [&](int64_t at) {
     int64_t j = at / n, i = at % n;
     return reverse ? (exclusive ? j > i : j >= i) : (exclusive ? j < i : j <= i);
   });
@@ -150,7 +139,7 @@ LogicalResult importEyeLike(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (c.attr("dtype") && !(et = elementTypeOf(c.b.getContext(), c.getInt("dtype", 0))))
     return c.fail("unsupported dtype " + dataTypeName(c.getInt("dtype", 0)));
   int64_t k = c.getInt("k", 0), cols = s[1];
-  out.push_back(constantOf(c, RankedTensorType::get(s, et),
+  out.push_back(c.constantOf(RankedTensorType::get(s, et),
                            [&](int64_t i) { return i % cols - i / cols == k; }));
   return success();
 }
@@ -177,7 +166,7 @@ LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
   expanded.insert(expanded.begin() + *axis, 1);
   SmallVector<int64_t> iotaShape(rank, 1);
   iotaShape[*axis] = depth;
-  Value iota = constantOf(c, RankedTensorType::get(iotaShape, c.b.getI64Type()),
+  Value iota = c.constantOf(RankedTensorType::get(iotaShape, c.b.getI64Type()),
                           [](int64_t i) { return (double)i; });
   Value hit = c.create<CompareOp>(c.reshape(indices, expanded), iota, c.b.getStringAttr("eq"));
   Value values = c.reshape(c.input(2), {2});
@@ -297,7 +286,7 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
     }
     auto indexType = RankedTensorType::get({sizes[d]}, c.b.getI64Type());
     auto gather = [&](ArrayRef<int64_t> indices) {
-      return c.create<GatherOp>(x, constantOf(c, indexType, [&](int64_t i) { return (double)indices[i]; }),
+      return c.create<GatherOp>(x, c.constantOf(indexType, [&](int64_t i) { return (double)indices[i]; }),
                                 c.b.getI64IntegerAttr(d));
     };
     if (mode == "nearest") {
@@ -307,7 +296,7 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
     Value a = gather(lo), b = gather(hi);
     SmallVector<int64_t> weightShape(rank, 1);
     weightShape[d] = sizes[d];
-    Value w = constantOf(c, RankedTensorType::get(weightShape, et), [&](int64_t i) { return weight[i]; });
+    Value w = c.constantOf(RankedTensorType::get(weightShape, et), [&](int64_t i) { return weight[i]; });
     x = c.create<AddOp>(a, c.create<MulOp>(c.create<SubOp>(b, a), w));
   }
   out.push_back(x);

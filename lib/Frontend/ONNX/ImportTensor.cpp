@@ -128,8 +128,12 @@ LogicalResult slice(NodeContext &c, Value x, ArrayRef<int64_t> starts, ArrayRef<
     sizes[*axis] = count;
     st[*axis] = step;
   }
-  if (llvm::is_contained(sizes, 0))
-    return c.fail("slices producing empty tensors are not supported");
+  if (llvm::is_contained(sizes, 0)) {
+    // Nothing to read: an empty constant, which shape arithmetic can still use.
+    auto type = RankedTensorType::get(sizes, cast<RankedTensorType>(x.getType()).getElementType());
+    result = c.create<ConstantOp>(ConstantTensor::zeros(type).toAttr());
+    return success();
+  }
   result = c.create<SliceOp>(x, c.b.getDenseI64ArrayAttr(s), c.b.getDenseI64ArrayAttr(sizes),
                              c.b.getDenseI64ArrayAttr(st));
   return success();
@@ -215,9 +219,39 @@ LogicalResult importSplit(NodeContext &c, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// Edge and reflect padding: along each padded axis, a gather whose constant indices
+/// clamp (edge) or mirror (reflect) the output position into the input.
+LogicalResult padByGather(NodeContext &c, Value x, ArrayRef<int64_t> pads, bool edge,
+                          SmallVectorImpl<Value> &out) {
+  int64_t rank = shapeOf(x).size();
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t before = pads[d], after = pads[d + rank], in = shapeOf(x)[d];
+    if (before < 0 || after < 0)
+      return c.fail("negative pads are only supported in constant mode");
+    if (!before && !after)
+      continue;
+    if (!edge && (before >= in || after >= in))
+      return c.fail("reflect pads must be smaller than the padded dimension");
+    int64_t size = in + before + after;
+    Value indices = c.constantOf(RankedTensorType::get({size}, c.b.getI64Type()), [&](int64_t i) {
+      int64_t src = i - before;
+      if (edge)
+        return (double)std::clamp<int64_t>(src, 0, in - 1);
+      if (src < 0)
+        src = -src;
+      if (src >= in)
+        src = 2 * (in - 1) - src;
+      return (double)src;
+    });
+    x = c.create<GatherOp>(x, indices, c.b.getI64IntegerAttr(d));
+  }
+  out.push_back(x);
+  return success();
+}
+
 LogicalResult importPad(NodeContext &c, SmallVectorImpl<Value> &out) {
   std::string mode = c.getString("mode", "constant");
-  if (mode != "constant")
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
     return c.fail("pad mode '" + mode + "' is not supported");
   int64_t rank = c.type(0).getRank();
   SmallVector<int64_t> pads;
@@ -253,6 +287,8 @@ LogicalResult importPad(NodeContext &c, SmallVectorImpl<Value> &out) {
   }
   if ((int64_t)pads.size() != 2 * rank)
     return c.fail("pads needs two entries per dimension");
+  if (mode != "constant")
+    return padByGather(c, c.input(0), pads, mode == "edge", out);
   // Negative pads crop: pad the positive part, then slice.
   SmallVector<int64_t> positive(pads.size());
   for (size_t i = 0; i < pads.size(); ++i)

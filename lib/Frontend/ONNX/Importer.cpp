@@ -142,6 +142,17 @@ Value NodeContext::scalar(double value, Type elementType) {
   return create<ConstantOp>(t.toAttr());
 }
 
+Value NodeContext::constantOf(RankedTensorType type, const std::function<double(int64_t)> &at) {
+  ConstantTensor t = ConstantTensor::zeros(type);
+  for (int64_t i = 0; i < t.size(); ++i) {
+    if (t.isFloat())
+      t.floats[i] = at(i);
+    else
+      t.ints[i] = (int64_t)at(i);
+  }
+  return create<ConstantOp>(t.toAttr());
+}
+
 Value NodeContext::constantI64(ArrayRef<int64_t> values) {
   auto type = RankedTensorType::get({(int64_t)values.size()}, b.getI64Type());
   return create<ConstantOp>(DenseElementsAttr::get(type, values));
@@ -313,6 +324,7 @@ static ImporterTable allImporters() {
   addLayoutImporters(table);
   addLossImporters(table);
   addConvTransposeImporter(table);
+  addSignalImporters(table);
   return table;
 }
 
@@ -440,10 +452,6 @@ FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto 
              failure();
     shape.push_back(dim.dim_value());
   }
-  if (llvm::is_contained(shape, 0))
-    return (void)error("graph value '" + info.name() + "' is empty (a zero dimension); empty "
-                       "tensors are not supported"),
-           failure();
   return RankedTensorType::get(shape, et);
 }
 
@@ -507,8 +515,11 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
       continue;
     if (i >= (int)results.size() || !results[i])
       return nc.fail("output " + Twine(i) + " ('" + node.output(i) + "') is not supported");
-    if (cast<RankedTensorType>(results[i].getType()).getNumElements() == 0)
-      return nc.fail("output " + Twine(i) + " is empty; empty tensors are not supported");
+    // Empty tensors exist only as compile-time constants (shape arithmetic).
+    if (cast<RankedTensorType>(results[i].getType()).getNumElements() == 0 &&
+        !results[i].getDefiningOp<ConstantOp>())
+      return nc.fail("output " + Twine(i) + " is empty; empty tensors are only supported as "
+                     "compile-time constants");
     values[node.output(i)] = results[i];
   }
   return success();
@@ -554,6 +565,10 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
       boundValues.emplace_back(input.name(), *value);
       continue;
     }
+    if (type->getNumElements() == 0 && !options.bindableInputs.contains(input.name()))
+      return (void)error("graph value '" + input.name() + "' is empty (a zero dimension); empty "
+                         "inputs are only supported when bound to a value"),
+             nullptr;
     argTypes.push_back(*type);
     argNames.push_back(input.name());
   }
@@ -612,6 +627,10 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
                   computed + " its nodes compute");
       return nullptr;
     }
+    if (cast<RankedTensorType>(it->second.getType()).getNumElements() == 0) {
+      (void)error("graph output '" + output.name() + "' is empty; empty outputs are not supported");
+      return nullptr;
+    }
     results.push_back(it->second);
     resultTypes.push_back(it->second.getType());
   }
@@ -619,6 +638,12 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
     (void)error("the graph has no outputs");
     return nullptr;
   }
+  for (auto [type, name] : llvm::zip(argTypes, argNames))
+    if (cast<RankedTensorType>(type).getNumElements() == 0) {
+      (void)error("graph value '" + name + "' is empty (a zero dimension); empty inputs are "
+                  "only supported where an op reads them at compile time");
+      return nullptr;
+    }
   b.create<func::ReturnOp>(loc, results);
   func.setType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))

@@ -70,6 +70,8 @@ public:
   /// A constant splat of `value` with `like`'s element type and rank-0 shape.
   Value scalar(double value, mlir::Type elementType);
   Value constantI64(llvm::ArrayRef<int64_t> values);
+  /// A constant of `type` whose element `i` (row-major) is at(i).
+  Value constantOf(mlir::RankedTensorType type, const std::function<double(int64_t)> &at);
 
   /// Called with an operand that must be a compile-time constant but is not.
   std::function<void(Value)> onMissingConstant;
@@ -89,6 +91,7 @@ void addTensorImporters(ImporterTable &table);
 void addLayoutImporters(ImporterTable &table);
 void addLossImporters(ImporterTable &table);
 void addConvTransposeImporter(ImporterTable &table);
+void addSignalImporters(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
