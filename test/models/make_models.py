@@ -6,7 +6,7 @@
 NAME is small_cnn, mlp (both committed under test/models, < 2 MB each), or one of
 resnet18, resnet50, mobilenet_v2, efficientnet_b0 (torchvision, random weights) and
 bert_base (a 12-layer, hidden-768, sequence-128 encoder in plain torch ops; its input is
-the 1x128x768 embedding), made at test time. Each model gets a folder OUT_DIR/NAME with
+the 1x128x768 embedding) and recurrent (LSTM and GRU layers), made at test time. Each model gets a folder OUT_DIR/NAME with
 model.onnx (opset 13; bert_base also model_opset17.onnx), input_0.npy and output_0.npy
 (PyTorch fp32). Seeds are fixed, so the files are reproducible.
 """
@@ -73,6 +73,20 @@ class EncoderLayer(nn.Module):
         return self.norm2(x + self.down(nn.functional.gelu(self.up(x))))
 
 
+class Recurrent(nn.Module):
+    """A 2-layer bidirectional LSTM feeding a batch-first GRU (ONNX LSTM and GRU nodes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(16, 32, num_layers=2, bidirectional=True)
+        self.gru = nn.GRU(64, 24, batch_first=True)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        y, h = self.gru(y.transpose(0, 1))
+        return y + h.transpose(0, 1)
+
+
 class Encoder(nn.Module):
     def __init__(self, layers=12, hidden=768, heads=12, ffn=3072):
         super().__init__()
@@ -100,6 +114,8 @@ def build(name):
         return torchvision.models.efficientnet_b0(), torch.randn(1, 3, 224, 224)
     if name == "bert_base":
         return Encoder(), torch.randn(1, 128, 768)
+    if name == "recurrent":
+        return Recurrent(), torch.randn(10, 3, 16)
     raise SystemExit(f"unknown model {name}")
 
 

@@ -28,6 +28,37 @@ LogicalResult importGatherElements(NodeContext &c, SmallVectorImpl<Value> &out) 
   return success();
 }
 
+/// ReverseSequence: along the time axis, position t of batch b reads len[b] - 1 - t
+/// while t < len[b] and t otherwise; a gather_elements with those run-time indices.
+LogicalResult importReverseSequence(NodeContext &c, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> shape = c.type(0).getShape();
+  int64_t rank = shape.size(), timeAxis = c.getInt("time_axis", 0),
+          batchAxis = c.getInt("batch_axis", 1);
+  if (rank < 2 || !((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return c.fail("time_axis and batch_axis must be 0 and 1 in some order");
+  if (c.type(1).getShape() != ArrayRef<int64_t>{shape[batchAxis]})
+    return c.fail("sequence_lens must hold one length per batch entry");
+  Type i64 = c.b.getI64Type();
+  SmallVector<int64_t> timeShape(rank, 1), batchShape(rank, 1);
+  timeShape[timeAxis] = shape[timeAxis];
+  batchShape[batchAxis] = shape[batchAxis];
+  Value t = c.constantOf(RankedTensorType::get(timeShape, i64), [](int64_t i) { return (double)i; });
+  Value lens = c.reshape(c.type(1).getElementType() == i64 ? c.input(1) : c.cast(c.input(1), i64),
+                         batchShape);
+  // Out-of-range lengths (invalid input) are clamped so no read leaves the tensor.
+  lens = c.create<ClipOp>(lens.getType(), lens, c.b.getF64FloatAttr(0),
+                          c.b.getF64FloatAttr(shape[timeAxis]));
+  Value reversed = c.create<SubOp>(c.create<SubOp>(lens, c.scalar(1, i64)), t);
+  Value inside = c.create<CompareOp>(t, lens, c.b.getStringAttr("lt"));
+  Value indices = c.create<SelectOp>(inside, reversed, t);
+  // Indices cover every element of the data.
+  Value zeros = c.create<ConstantOp>(DenseElementsAttr::get(RankedTensorType::get(shape, i64),
+                                                            c.b.getZeroAttr(i64)));
+  indices = c.create<AddOp>(indices, zeros);
+  out.push_back(c.create<GatherElementsOp>(c.input(0), indices, c.b.getI64IntegerAttr(timeAxis)));
+  return success();
+}
+
 /// Tile repeats each axis by gathering its indices 0..n-1 repeated.
 LogicalResult importTile(NodeContext &c, SmallVectorImpl<Value> &out) {
   auto repeats = c.constantInts(1, "repeats");
@@ -199,6 +230,14 @@ std::optional<double> sourceCoordinate(StringRef mode, int64_t x, int64_t in, in
   return std::nullopt;
 }
 
+/// Keys' cubic convolution kernel with parameter `a` at distance |t| <= 2.
+double cubicWeight(double a, double t) {
+  t = std::abs(t);
+  if (t <= 1)
+    return ((a + 2) * t - (a + 3)) * t * t + 1;
+  return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+}
+
 int64_t nearestIndex(StringRef mode, double v) {
   double lower = std::floor(v);
   if (mode == "floor")
@@ -210,9 +249,9 @@ int64_t nearestIndex(StringRef mode, double v) {
   return (int64_t)std::round(v);
 }
 
-/// Resize (and Upsample) with nearest or linear interpolation, separably per axis:
-/// static shapes make every source index and weight a compile-time constant, so each
-/// axis is one gather (nearest) or two gathers and a weighted sum (linear).
+/// Resize (and Upsample) with nearest, linear or cubic interpolation, separably per
+/// axis: static shapes make every source index and weight a compile-time constant, so
+/// each axis is a weighted sum of 1, 2 or 4 gathers.
 LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
   ArrayRef<int64_t> in = c.type(0).getShape();
   Type et = c.type(0).getElementType();
@@ -221,10 +260,10 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
   std::string transform = c.getString("coordinate_transformation_mode", "half_pixel");
   if (c.node.op_type() == "Upsample" || c.opset < 11)
     transform = "asymmetric";
-  if (mode != "nearest" && mode != "linear")
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
     return c.fail("mode '" + mode + "' is not supported");
-  if (mode == "linear" && !isa<FloatType>(et))
-    return c.fail("linear resizing needs floating-point data");
+  if (mode != "nearest" && !isa<FloatType>(et))
+    return c.fail(mode + " resizing needs floating-point data");
   if (c.getInt("antialias", 0) || c.attr("axes") || c.attr("keep_aspect_ratio_policy"))
     return c.fail("antialias, axes and keep_aspect_ratio_policy are not supported");
   // Scales and sizes: Upsample/Resize-10 take scales as input 1 (or an attribute);
@@ -263,41 +302,68 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
   std::string nearestMode = c.node.op_type() == "Upsample" || c.opset < 11
                                 ? "floor"
                                 : c.getString("nearest_mode", "round_prefer_floor");
+  double cubicA = c.getFloat("cubic_coeff_a", -0.75);
+  bool excludeOutside = c.getInt("exclude_outside", 0);
   Value x = c.input(0);
   for (int64_t d = 0; d < rank; ++d) {
     if (sizes[d] == in[d] && scales[d] == 1.0)
       continue;
     if (sizes[d] < 1)
       return c.fail("the output would be empty");
-    SmallVector<int64_t> lo(sizes[d]), hi(sizes[d]);
-    SmallVector<double> weight(sizes[d]);
+    // Output position i reads taps[k].index[i] with weight taps[k].weight[i].
+    struct Tap {
+      SmallVector<int64_t> index;
+      SmallVector<double> weight;
+    };
+    int64_t tapCount = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
+    SmallVector<Tap> taps(tapCount, Tap{SmallVector<int64_t>(sizes[d]), SmallVector<double>(sizes[d])});
     for (int64_t i = 0; i < sizes[d]; ++i) {
       auto v = sourceCoordinate(transform, i, in[d], sizes[d], scales[d]);
       if (!v)
         return c.fail("coordinate_transformation_mode '" + transform + "' is not supported");
       if (mode == "nearest") {
-        lo[i] = std::clamp<int64_t>(nearestIndex(nearestMode, *v), 0, in[d] - 1);
-        continue;
+        taps[0].index[i] = std::clamp<int64_t>(nearestIndex(nearestMode, *v), 0, in[d] - 1);
+        taps[0].weight[i] = 1;
+      } else if (mode == "linear") {
+        double clamped = std::clamp(*v, 0.0, double(in[d] - 1));
+        int64_t lo = (int64_t)std::floor(clamped);
+        taps[0].index[i] = lo;
+        taps[1].index[i] = std::min<int64_t>(lo + 1, in[d] - 1);
+        taps[1].weight[i] = clamped - lo;
+        taps[0].weight[i] = 1 - taps[1].weight[i];
+      } else {
+        // Keys' cubic convolution over base-1 .. base+2, where base is the sample at
+        // or left of v (an exact hit counts as the right end of the unit interval).
+        int64_t base = (int64_t)std::ceil(*v) - 1;
+        double t = *v - base;
+        double w[4] = {cubicWeight(cubicA, t + 1), cubicWeight(cubicA, t),
+                       cubicWeight(cubicA, 1 - t), cubicWeight(cubicA, 2 - t)};
+        double total = 0;
+        for (int k = 0; k < 4; ++k) {
+          int64_t src = base - 1 + k;
+          if (excludeOutside && (src < 0 || src >= in[d]))
+            w[k] = 0;
+          total += w[k];
+        }
+        for (int k = 0; k < 4; ++k) {
+          taps[k].index[i] = std::clamp<int64_t>(base - 1 + k, 0, in[d] - 1);
+          taps[k].weight[i] = excludeOutside ? w[k] / total : w[k];
+        }
       }
-      double clamped = std::clamp(*v, 0.0, double(in[d] - 1));
-      lo[i] = (int64_t)std::floor(clamped);
-      hi[i] = std::min<int64_t>(lo[i] + 1, in[d] - 1);
-      weight[i] = clamped - lo[i];
     }
     auto indexType = RankedTensorType::get({sizes[d]}, c.b.getI64Type());
-    auto gather = [&](ArrayRef<int64_t> indices) {
-      return c.create<GatherOp>(x, c.constantOf(indexType, [&](int64_t i) { return (double)indices[i]; }),
-                                c.b.getI64IntegerAttr(d));
-    };
-    if (mode == "nearest") {
-      x = gather(lo);
-      continue;
-    }
-    Value a = gather(lo), b = gather(hi);
     SmallVector<int64_t> weightShape(rank, 1);
     weightShape[d] = sizes[d];
-    Value w = c.constantOf(RankedTensorType::get(weightShape, et), [&](int64_t i) { return weight[i]; });
-    x = c.create<AddOp>(a, c.create<MulOp>(c.create<SubOp>(b, a), w));
+    Value sum;
+    for (Tap &tap : taps) {
+      Value g = c.create<GatherOp>(x, c.constantOf(indexType, [&](int64_t i) { return (double)tap.index[i]; }),
+                                   c.b.getI64IntegerAttr(d));
+      if (mode != "nearest")
+        g = c.create<MulOp>(g, c.constantOf(RankedTensorType::get(weightShape, et),
+                                             [&](int64_t i) { return tap.weight[i]; }));
+      sum = sum ? c.create<AddOp>(sum, g) : g;
+    }
+    x = sum;
   }
   out.push_back(x);
   return success();
@@ -310,6 +376,7 @@ void onnx_import::addLayoutImporters(ImporterTable &t) {
   t["Upsample"] = importResize;
   t["GatherElements"] = importGatherElements;
   t["Tile"] = importTile;
+  t["ReverseSequence"] = importReverseSequence;
   t["DepthToSpace"] = importDepthToSpace;
   t["SpaceToDepth"] = importSpaceToDepth;
   t["Trilu"] = importTrilu;

@@ -519,9 +519,14 @@ LogicalResult importDropout(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (c.getInt("is_test", 1) == 0 && c.opset < 7)
     return c.fail("training-mode dropout is not supported");
   if (c.has(2)) {
-    auto training = c.constant(2);
-    if (!training || training->asDouble(0) != 0)
-      return c.fail("training_mode must be a constant false (inference only)");
+    // Training-mode dropout is random unless its ratio is 0, when it is the identity.
+    auto training = c.requiredConstant(2);
+    std::optional<ConstantTensor> ratio;
+    if (c.has(1))
+      ratio = c.requiredConstant(1);
+    if (!training || (training->asDouble(0) != 0 && !(ratio && ratio->asDouble(0) == 0)))
+      return c.fail("training-mode dropout with a non-zero ratio is random; only inference is "
+                    "supported");
   }
   out.push_back(c.input(0));
   // The mask of inference-mode dropout keeps everything.

@@ -92,6 +92,7 @@ void addLayoutImporters(ImporterTable &table);
 void addLossImporters(ImporterTable &table);
 void addConvTransposeImporter(ImporterTable &table);
 void addSignalImporters(ImporterTable &table);
+void addRecurrentImporters(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
