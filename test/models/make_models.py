@@ -6,7 +6,8 @@
 NAME is small_cnn, mlp (both committed under test/models, < 2 MB each), or one of
 resnet18, resnet50, mobilenet_v2, efficientnet_b0 (torchvision, random weights) and
 bert_base (a 12-layer, hidden-768, sequence-128 encoder in plain torch ops; its input is
-the 1x128x768 embedding) and recurrent (LSTM and GRU layers), made at test time. Each model gets a folder OUT_DIR/NAME with
+the 1x128x768 embedding) recurrent (LSTM and GRU layers)
+and einsum (several Einsum equations), made at test time. Each model gets a folder OUT_DIR/NAME with
 model.onnx (opset 13; bert_base also model_opset17.onnx), input_0.npy and output_0.npy
 (PyTorch fp32). Seeds are fixed, so the files are reproducible.
 """
@@ -87,6 +88,16 @@ class Recurrent(nn.Module):
         return y + h.transpose(0, 1)
 
 
+class Einsums(nn.Module):
+    """Einsum equations with batch labels, diagonals, ellipses, three operands and sums."""
+
+    def forward(self, x):
+        ys = [torch.einsum("bhqd,bhkd->bhqk", x, 2 * x), torch.einsum("...ii->...i", x),
+              torch.einsum("bhij,bhjk,bhkl->bhil", x, x, x), torch.einsum("bhij->hj", x),
+              torch.einsum("i,j->ij", x[0, 0, 0], x[0, 0, 1]), torch.einsum("bhii", x)]
+        return torch.cat([y.flatten() for y in ys])
+
+
 class Encoder(nn.Module):
     def __init__(self, layers=12, hidden=768, heads=12, ffn=3072):
         super().__init__()
@@ -114,6 +125,8 @@ def build(name):
         return torchvision.models.efficientnet_b0(), torch.randn(1, 3, 224, 224)
     if name == "bert_base":
         return Encoder(), torch.randn(1, 128, 768)
+    if name == "einsum":
+        return Einsums(), torch.randn(2, 3, 4, 4)
     if name == "recurrent":
         return Recurrent(), torch.randn(10, 3, 16)
     raise SystemExit(f"unknown model {name}")

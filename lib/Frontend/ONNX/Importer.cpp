@@ -326,6 +326,7 @@ static ImporterTable allImporters() {
   addConvTransposeImporter(table);
   addSignalImporters(table);
   addRecurrentImporters(table);
+  addEinsumImporter(table);
   return table;
 }
 

@@ -93,6 +93,7 @@ void addLossImporters(ImporterTable &table);
 void addConvTransposeImporter(ImporterTable &table);
 void addSignalImporters(ImporterTable &table);
 void addRecurrentImporters(ImporterTable &table);
+void addEinsumImporter(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
