@@ -327,6 +327,7 @@ static ImporterTable allImporters() {
   addSignalImporters(table);
   addRecurrentImporters(table);
   addEinsumImporter(table);
+  addIndexingImporters(table);
   return table;
 }
 
@@ -464,7 +465,7 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
       {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
       {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
-      {"Tile", 2}, {"ReverseSequence", 2}, {"RNN", 3}, {"GRU", 3}, {"LSTM", 3}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
+      {"Tile", 2}, {"ReverseSequence", 2}, {"RNN", 3}, {"GatherND", 2}, {"GRU", 3}, {"LSTM", 3}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
       {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}, {"Mod", 2}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;

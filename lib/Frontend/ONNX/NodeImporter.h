@@ -94,6 +94,7 @@ void addConvTransposeImporter(ImporterTable &table);
 void addSignalImporters(ImporterTable &table);
 void addRecurrentImporters(ImporterTable &table);
 void addEinsumImporter(ImporterTable &table);
+void addIndexingImporters(ImporterTable &table);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
