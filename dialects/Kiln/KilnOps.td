@@ -139,6 +139,9 @@ def Kiln_RemOp : Kiln_BinaryOp<"rem", "remainder with the dividend's sign (C's f
 def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and of i1", "And", [Commutative]>;
 def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or of i1", "Or", [Commutative]>;
 def Kiln_XorOp : Kiln_BinaryOp<"xor", "logical exclusive or of i1", "Xor", [Commutative]>;
+def Kiln_ShiftLeftOp : Kiln_BinaryOp<"shift_left", "left shift of integers", "ShiftLeft">;
+def Kiln_ShiftRightOp : Kiln_BinaryOp<"shift_right",
+    "right shift of integers (logical for unsigned, arithmetic for signed)", "ShiftRight">;
 def Kiln_NotOp : Kiln_UnaryOp<"not", "logical negation of i1">;
 
 def Kiln_CompareOp : Kiln_PureOp<"compare", [InferTypeOpAdaptor]> {

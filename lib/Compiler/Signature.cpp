@@ -14,7 +14,7 @@ static std::string dtypeName(Type t) {
   if (t.isBF16()) return "bf16";
   if (t.isInteger(1)) return "bool";
   if (auto i = dyn_cast<IntegerType>(t))
-    return "i" + std::to_string(i.getWidth());
+    return (i.isUnsigned() ? "u" : "i") + std::to_string(i.getWidth());
   return "";
 }
 
@@ -22,10 +22,10 @@ int64_t TensorSignature::byteSize() const {
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
-  int64_t width = dtype == "bool" || dtype == "i8" ? 1
-                  : dtype == "f16" || dtype == "bf16" || dtype == "i16" ? 2
-                  : dtype == "f32" || dtype == "i32" ? 4
-                                                     : 8;
+  int64_t width = dtype == "bool" || dtype == "i8" || dtype == "u8" ? 1
+                  : dtype == "f16" || dtype == "bf16" || dtype == "i16" || dtype == "u16" ? 2
+                  : dtype == "f32" || dtype == "i32" || dtype == "u32" ? 4
+                                                                       : 8;
   return n * width;
 }
 

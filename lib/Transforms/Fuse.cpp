@@ -17,7 +17,7 @@ namespace {
 bool isElementwise(Operation *op) {
   return isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, TanhOp, SigmoidOp, ReluOp, ErfOp,
              FloorOp, CeilOp, ClipOp, AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, CastOp,
-             ModOp, RemOp, AndOp, OrOp, XorOp, NotOp, CompareOp, SelectOp, RoundOp, SinOp, CosOp, TanOp,
+             ModOp, RemOp, AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp, NotOp, CompareOp, SelectOp, RoundOp, SinOp, CosOp, TanOp,
              AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp>(op);
 }
 

@@ -52,18 +52,21 @@ static const struct {
     [KILN_DTYPE_F32] = {"f32", 4}, [KILN_DTYPE_F64] = {"f64", 8}, [KILN_DTYPE_F16] = {"f16", 2},
     [KILN_DTYPE_BF16] = {"bf16", 2}, [KILN_DTYPE_I8] = {"i8", 1}, [KILN_DTYPE_I16] = {"i16", 2},
     [KILN_DTYPE_I32] = {"i32", 4}, [KILN_DTYPE_I64] = {"i64", 8}, [KILN_DTYPE_BOOL] = {"bool", 1},
+    [KILN_DTYPE_U8] = {"u8", 1}, [KILN_DTYPE_U16] = {"u16", 2}, [KILN_DTYPE_U32] = {"u32", 4},
+    [KILN_DTYPE_U64] = {"u64", 8},
 };
+enum { kLastDtype = KILN_DTYPE_U64 };
 
 size_t kiln_dtype_size(kiln_dtype_t dtype) {
-  return (unsigned)dtype <= KILN_DTYPE_BOOL ? dtypes[dtype].size : 0;
+  return (unsigned)dtype <= kLastDtype ? dtypes[dtype].size : 0;
 }
 
 const char *kiln_dtype_name(kiln_dtype_t dtype) {
-  return (unsigned)dtype <= KILN_DTYPE_BOOL ? dtypes[dtype].name : "invalid";
+  return (unsigned)dtype <= kLastDtype ? dtypes[dtype].name : "invalid";
 }
 
 int kiln_dtype_parse(const char *name, kiln_dtype_t *out_dtype) {
-  for (int i = 0; i <= KILN_DTYPE_BOOL; ++i)
+  for (int i = 0; i <= kLastDtype; ++i)
     if (strcmp(name, dtypes[i].name) == 0) {
       *out_dtype = (kiln_dtype_t)i;
       return 0;

@@ -80,6 +80,10 @@ double HostTensor::at(size_t i) const {
   case KILN_DTYPE_I32: return load(int32_t());
   case KILN_DTYPE_I64: return (double)load(int64_t());
   case KILN_DTYPE_BOOL: return load(uint8_t()) != 0;
+  case KILN_DTYPE_U8: return load(uint8_t());
+  case KILN_DTYPE_U16: return load(uint16_t());
+  case KILN_DTYPE_U32: return load(uint32_t());
+  case KILN_DTYPE_U64: return (double)load(uint64_t());
   }
   return 0;
 }
@@ -94,7 +98,8 @@ static bool npyDtype(const std::string &descr, kiln_dtype_t &out) {
     kiln_dtype_t dtype;
   } table[] = {{"<f4", KILN_DTYPE_F32}, {"<f8", KILN_DTYPE_F64}, {"<f2", KILN_DTYPE_F16},
                {"|i1", KILN_DTYPE_I8},  {"<i2", KILN_DTYPE_I16}, {"<i4", KILN_DTYPE_I32},
-               {"<i8", KILN_DTYPE_I64}, {"|b1", KILN_DTYPE_BOOL}};
+               {"<i8", KILN_DTYPE_I64}, {"|b1", KILN_DTYPE_BOOL}, {"|u1", KILN_DTYPE_U8},
+               {"<u2", KILN_DTYPE_U16}, {"<u4", KILN_DTYPE_U32}, {"<u8", KILN_DTYPE_U64}};
   for (auto &entry : table)
     if (descr == entry.descr) {
       out = entry.dtype;
@@ -168,7 +173,8 @@ static bool readNpy(const std::string &path, const std::string &bytes, HostTenso
 }
 
 bool kiln::tools::writeNpy(const std::string &path, const HostTensor &t, std::string &error) {
-  static const char *descr[] = {"<f4", "<f8", "<f2", "<u2", "|i1", "<i2", "<i4", "<i8", "|b1"};
+  static const char *descr[] = {"<f4", "<f8", "<f2", "<u2", "|i1", "<i2", "<i4",
+                                "<i8", "|b1", "|u1", "<u2", "<u4", "<u8"};
   std::string shape = "(";
   for (int64_t d : t.dims)
     shape += std::to_string(d) + ",";
@@ -261,6 +267,10 @@ static bool onnxDtype(uint64_t t, kiln_dtype_t &out) {
   case 6: out = KILN_DTYPE_I32; return true;
   case 7: out = KILN_DTYPE_I64; return true;
   case 9: out = KILN_DTYPE_BOOL; return true;
+  case 2: out = KILN_DTYPE_U8; return true;
+  case 4: out = KILN_DTYPE_U16; return true;
+  case 12: out = KILN_DTYPE_U32; return true;
+  case 13: out = KILN_DTYPE_U64; return true;
   default: return false;
   }
 }

@@ -208,14 +208,13 @@ struct MaxPoolLowering : OpRewritePattern<MaxPoolOp> {
       return rewriter.notifyMatchFailure(op, "bool max pool is not supported");
     auto extra = extraEndPads(op.getInput().getType().getShape(), type.getShape(),
                               op.getKernelShape(), op.getStrides(), op.getDilations(), op.getPads());
-    Value lowest = lowestConstant(rewriter, loc, et);
+    bool isUnsigned = hasUnsignedOperands(op);
+    Value lowest = lowestConstant(rewriter, loc, et, isUnsigned);
     Value xp = padSpatial(rewriter, loc, op.getInput(), op.getPads(), extra, lowest);
     rewriter.replaceOp(op, windowReduce(rewriter, loc, xp, type, op.getKernelShape(),
                                         op.getStrides(), op.getDilations(), lowest,
                                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                          if (isa<FloatType>(et))
-                                            return b.create<arith::MaximumFOp>(l, a[0], a[1]);
-                                          return b.create<arith::MaxSIOp>(l, a[0], a[1]);
+                                          return maxOf(b, l, a[0], a[1], isUnsigned);
                                         }));
     return success();
   }

@@ -51,9 +51,11 @@ template <> struct Scalar<NegOp> {
   }
 };
 template <> struct Scalar<AbsOp> {
-  static Value apply(AbsOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+  static Value apply(AbsOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
     if (isFloat(t))
       return b.create<math::AbsFOp>(loc, a[0]);
+    if (hasUnsignedOperands(op))
+      return a[0];
     return b.create<math::AbsIOp>(loc, a[0]);
   }
 };
@@ -74,11 +76,8 @@ template <> struct Scalar<SigmoidOp> {
   }
 };
 template <> struct Scalar<ReluOp> {
-  static Value apply(ReluOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
-    Value zero = scalarConstant(b, loc, t, 0);
-    if (isFloat(t))
-      return b.create<arith::MaximumFOp>(loc, a[0], zero);
-    return b.create<arith::MaxSIOp>(loc, a[0], zero);
+  static Value apply(ReluOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    return maxOf(b, loc, a[0], scalarConstant(b, loc, t, 0), hasUnsignedOperands(op));
   }
 };
 template <> struct Scalar<ClipOp> {
@@ -89,10 +88,16 @@ template <> struct Scalar<ClipOp> {
       return b.create<arith::MinimumFOp>(loc, x, scalarConstant(b, loc, t, hi));
     }
     unsigned w = t.getIntOrFloatBitWidth();
-    double tmin = w >= 64 ? -9.2e18 : -std::ldexp(1.0, w - 1);
-    double tmax = w >= 64 ? 9.2e18 : std::ldexp(1.0, w - 1) - 1;
-    Value x = b.create<arith::MaxSIOp>(loc, a[0], scalarConstant(b, loc, t, std::max(lo, tmin)));
-    return b.create<arith::MinSIOp>(loc, x, scalarConstant(b, loc, t, std::min(hi, tmax)));
+    bool u = hasUnsignedOperands(op);
+    // Bounds outside the type's range do not bind (as doubles, near 2^63 is enough).
+    double tmin = u ? 0 : w >= 64 ? -9.2e18 : -std::ldexp(1.0, w - 1);
+    double tmax = w >= 64 ? 9.2e18 : u ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+    Value x = a[0];
+    if (lo > tmin)
+      x = maxOf(b, loc, x, scalarConstant(b, loc, t, std::min(lo, tmax)), u);
+    if (hi < tmax)
+      x = minOf(b, loc, x, scalarConstant(b, loc, t, std::max(hi, tmin)), u);
+    return x;
   }
 };
 
@@ -109,19 +114,67 @@ template <> struct Scalar<ClipOp> {
 KILN_BINARY(AddOp, arith::AddFOp, arith::AddIOp)
 KILN_BINARY(SubOp, arith::SubFOp, arith::SubIOp)
 KILN_BINARY(MulOp, arith::MulFOp, arith::MulIOp)
-KILN_BINARY(DivOp, arith::DivFOp, arith::DivSIOp)
-KILN_BINARY(MaxOp, arith::MaximumFOp, arith::MaxSIOp)
-KILN_BINARY(MinOp, arith::MinimumFOp, arith::MinSIOp)
 KILN_BINARY(PowOp, math::PowFOp, math::IPowIOp)
-KILN_BINARY(RemOp, arith::RemFOp, arith::RemSIOp)
 #undef KILN_BINARY
+
+// Integer semantics that depend on signedness.
+#define KILN_SIGNED_BINARY(OP, FOP, SIOP, UIOP)                                            \
+  template <> struct Scalar<OP> {                                                          \
+    static Value apply(OP op, OpBuilder &b, Location loc, Type t, ValueRange a) {          \
+      if (isFloat(t))                                                                      \
+        return b.create<FOP>(loc, a[0], a[1]);                                             \
+      if (t.isInteger(1))                                                                  \
+        return {};                                                                         \
+      if (hasUnsignedOperands(op))                                                         \
+        return b.create<UIOP>(loc, a[0], a[1]);                                            \
+      return b.create<SIOP>(loc, a[0], a[1]);                                              \
+    }                                                                                      \
+  };
+KILN_SIGNED_BINARY(DivOp, arith::DivFOp, arith::DivSIOp, arith::DivUIOp)
+KILN_SIGNED_BINARY(MaxOp, arith::MaximumFOp, arith::MaxSIOp, arith::MaxUIOp)
+KILN_SIGNED_BINARY(MinOp, arith::MinimumFOp, arith::MinSIOp, arith::MinUIOp)
+KILN_SIGNED_BINARY(RemOp, arith::RemFOp, arith::RemSIOp, arith::RemUIOp)
+#undef KILN_SIGNED_BINARY
+
+/// Shifts by the type's width or more give 0 (logical) or the sign (arithmetic), as
+/// numpy does, where LLVM would give poison.
+template <bool left> Value shift(Operation *op, OpBuilder &b, Location loc, Type t, ValueRange a) {
+  if (isFloat(t) || t.isInteger(1))
+    return {};
+  bool u = hasUnsignedOperands(op);
+  unsigned w = t.getIntOrFloatBitWidth();
+  Value limit = scalarConstant(b, loc, t, w - 1);
+  Value tooFar = b.create<arith::CmpIOp>(loc, u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt,
+                                         a[1], limit);
+  if (left) {
+    Value shifted = b.create<arith::ShLIOp>(loc, a[0], a[1]);
+    return b.create<arith::SelectOp>(loc, tooFar, scalarConstant(b, loc, t, 0), shifted);
+  }
+  if (u) {
+    Value shifted = b.create<arith::ShRUIOp>(loc, a[0], a[1]);
+    return b.create<arith::SelectOp>(loc, tooFar, scalarConstant(b, loc, t, 0), shifted);
+  }
+  return b.create<arith::ShRSIOp>(loc, a[0], b.create<arith::SelectOp>(loc, tooFar, limit, a[1]));
+}
+template <> struct Scalar<ShiftLeftOp> {
+  static Value apply(ShiftLeftOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    return shift<true>(op, b, loc, t, a);
+  }
+};
+template <> struct Scalar<ShiftRightOp> {
+  static Value apply(ShiftRightOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
+    return shift<false>(op, b, loc, t, a);
+  }
+};
 
 /// Python's modulo: the remainder, moved by one divisor when its sign differs from
 /// the divisor's.
 template <> struct Scalar<ModOp> {
-  static Value apply(ModOp, OpBuilder &b, Location loc, Type t, ValueRange a) {
+  static Value apply(ModOp op, OpBuilder &b, Location loc, Type t, ValueRange a) {
     if (t.isInteger(1))
       return {};
+    if (hasUnsignedOperands(op))
+      return b.create<arith::RemUIOp>(loc, a[0], a[1]);
     Value zero = scalarConstant(b, loc, t, 0);
     Value r, rNeg, yNeg, nonZero, adjusted;
     if (isFloat(t)) {
@@ -175,13 +228,14 @@ template <> struct Scalar<CompareOp> {
                       .Default(arith::CmpFPredicate::OGE);
       return b.create<arith::CmpFOp>(loc, pred, a[0], a[1]);
     }
+    bool u = hasUnsignedOperands(op);
     auto pred = llvm::StringSwitch<arith::CmpIPredicate>(p)
                     .Case("eq", arith::CmpIPredicate::eq)
                     .Case("ne", arith::CmpIPredicate::ne)
-                    .Case("lt", arith::CmpIPredicate::slt)
-                    .Case("le", arith::CmpIPredicate::sle)
-                    .Case("gt", arith::CmpIPredicate::sgt)
-                    .Default(arith::CmpIPredicate::sge);
+                    .Case("lt", u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)
+                    .Case("le", u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle)
+                    .Case("gt", u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt)
+                    .Default(u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge);
     return b.create<arith::CmpIOp>(loc, pred, a[0], a[1]);
   }
 };
@@ -218,8 +272,10 @@ template <typename OpTy> struct ElementwiseLowering : OpRewritePattern<OpTy> {
   }
 };
 
-/// Converts one element from `from` to `to` with ONNX Cast semantics.
-Value castScalar(OpBuilder &b, Location loc, Value x, Type from, Type to) {
+/// Converts one element from `from` to `to` with ONNX Cast semantics; the flags say
+/// which integer side was unsigned.
+Value castScalar(OpBuilder &b, Location loc, Value x, Type from, Type to, bool fromUnsigned,
+                 bool toUnsigned) {
   if (from == to)
     return x;
   bool fromF = isFloat(from), toF = isFloat(to);
@@ -238,14 +294,18 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type from, Type to) {
     Value wide = b.create<arith::ExtFOp>(loc, b.getF32Type(), x);
     return b.create<arith::TruncFOp>(loc, to, wide);
   }
+  bool zeroExtend = from.isInteger(1) || fromUnsigned;
   if (fromF)
-    return b.create<arith::FPToSIOp>(loc, to, x);
+    return toUnsigned ? b.create<arith::FPToUIOp>(loc, to, x).getResult()
+                      : b.create<arith::FPToSIOp>(loc, to, x).getResult();
   if (toF)
-    return from.isInteger(1) ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
-                             : b.create<arith::SIToFPOp>(loc, to, x).getResult();
+    return zeroExtend ? b.create<arith::UIToFPOp>(loc, to, x).getResult()
+                      : b.create<arith::SIToFPOp>(loc, to, x).getResult();
   if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-    return from.isInteger(1) ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
-                             : b.create<arith::ExtSIOp>(loc, to, x).getResult();
+    return zeroExtend ? b.create<arith::ExtUIOp>(loc, to, x).getResult()
+                      : b.create<arith::ExtSIOp>(loc, to, x).getResult();
+  if (from.getIntOrFloatBitWidth() == to.getIntOrFloatBitWidth())
+    return x; // Signed <-> unsigned of one width: the same bits.
   return b.create<arith::TruncIOp>(loc, to, x);
 }
 
@@ -256,7 +316,9 @@ struct CastLowering : OpRewritePattern<CastOp> {
     Type to = op.getType().getElementType();
     rewriter.replaceOp(op, buildElementwise(rewriter, op.getLoc(), op.getType(), op.getInput(),
                                             [&](OpBuilder &b, Location loc, ValueRange args) {
-                                              return castScalar(b, loc, args[0], from, to);
+                                              return castScalar(b, loc, args[0], from, to,
+                                                                hasUnsignedOperands(op),
+                                                                hasUnsignedResult(op));
                                             }));
     return success();
   }
@@ -276,7 +338,8 @@ void kiln::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
-               ElementwiseLowering<MinOp>, ElementwiseLowering<ModOp>, ElementwiseLowering<RemOp>>(ctx);
+               ElementwiseLowering<MinOp>, ElementwiseLowering<ModOp>, ElementwiseLowering<RemOp>,
+               ElementwiseLowering<ShiftLeftOp>, ElementwiseLowering<ShiftRightOp>>(ctx);
   patterns.add<ElementwiseLowering<AndOp>, ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
                ElementwiseLowering<NotOp>, ElementwiseLowering<CompareOp>,
                ElementwiseLowering<SelectOp>>(ctx);

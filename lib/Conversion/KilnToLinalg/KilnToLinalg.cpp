@@ -1,5 +1,6 @@
 // The convert-kiln-to-linalg pass: a partial conversion that leaves no kiln op behind.
 #include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+#include "LinalgBuilders.h"
 #include "kiln/Conversion/Passes.h"
 #include "kiln/Dialect/Kiln/KilnDialect.h"
 #include "kiln/Transforms/Passes.h"
@@ -35,6 +36,7 @@ struct ConvertKilnToLinalg : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLi
     target.addLegalOp<FusionOp, YieldOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
                            math::MathDialect, func::FuncDialect>();
+    lowering::makeIntegersSignless(getOperation());
     RewritePatternSet patterns(ctx);
     populateKilnToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))

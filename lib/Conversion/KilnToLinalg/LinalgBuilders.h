@@ -31,20 +31,53 @@ inline Value scalarConstant(OpBuilder &b, Location loc, Type et, double v) {
   return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(et, (int64_t)v));
 }
 
+//===----------------------------------------------------------------------===//
+// Signedness. Lowering first makes every integer type signless (arith's kind); kiln
+// ops that had unsigned operands or an unsigned result keep that fact as a unit
+// attribute, and the patterns below pick unsigned arithmetic from it.
+//===----------------------------------------------------------------------===//
+
+inline constexpr llvm::StringLiteral kUnsignedOperands = "kiln.unsigned_operands";
+inline constexpr llvm::StringLiteral kUnsignedResult = "kiln.unsigned_result";
+
+/// Rewrites unsigned integer types under `root` to signless ones, marking the ops.
+void makeIntegersSignless(Operation *root);
+
+inline bool hasUnsignedOperands(Operation *op) { return op->hasAttr(kUnsignedOperands); }
+inline bool hasUnsignedResult(Operation *op) { return op->hasAttr(kUnsignedResult); }
+
+inline Value maxOf(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
+  if (isa<FloatType>(x.getType()))
+    return b.create<arith::MaximumFOp>(loc, x, y);
+  if (isUnsigned)
+    return b.create<arith::MaxUIOp>(loc, x, y);
+  return b.create<arith::MaxSIOp>(loc, x, y);
+}
+
+inline Value minOf(OpBuilder &b, Location loc, Value x, Value y, bool isUnsigned) {
+  if (isa<FloatType>(x.getType()))
+    return b.create<arith::MinimumFOp>(loc, x, y);
+  if (isUnsigned)
+    return b.create<arith::MinUIOp>(loc, x, y);
+  return b.create<arith::MinSIOp>(loc, x, y);
+}
+
 /// The lowest value of `et` (-inf for floats), the identity of max.
-inline Value lowestConstant(OpBuilder &b, Location loc, Type et) {
+inline Value lowestConstant(OpBuilder &b, Location loc, Type et, bool isUnsigned = false) {
   if (isa<FloatType>(et))
     return scalarConstant(b, loc, et, -std::numeric_limits<double>::infinity());
+  unsigned w = et.getIntOrFloatBitWidth();
   return b.create<arith::ConstantOp>(
-      loc, b.getIntegerAttr(et, APInt::getSignedMinValue(et.getIntOrFloatBitWidth())));
+      loc, b.getIntegerAttr(et, isUnsigned ? APInt::getZero(w) : APInt::getSignedMinValue(w)));
 }
 
 /// The highest value of `et` (+inf for floats), the identity of min.
-inline Value highestConstant(OpBuilder &b, Location loc, Type et) {
+inline Value highestConstant(OpBuilder &b, Location loc, Type et, bool isUnsigned = false) {
   if (isa<FloatType>(et))
     return scalarConstant(b, loc, et, std::numeric_limits<double>::infinity());
+  unsigned w = et.getIntOrFloatBitWidth();
   return b.create<arith::ConstantOp>(
-      loc, b.getIntegerAttr(et, APInt::getSignedMaxValue(et.getIntOrFloatBitWidth())));
+      loc, b.getIntegerAttr(et, isUnsigned ? APInt::getMaxValue(w) : APInt::getSignedMaxValue(w)));
 }
 
 inline Value filledTensor(OpBuilder &b, Location loc, RankedTensorType type, Value scalar) {

@@ -10,18 +10,14 @@ namespace {
 
 enum class Combine { Sum, Max, Min, Prod };
 
-Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x) {
+Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x, bool isUnsigned) {
   bool f = isa<FloatType>(x.getType());
   switch (kind) {
   case Combine::Sum:
     return f ? b.create<arith::AddFOp>(loc, acc, x).getResult()
              : b.create<arith::AddIOp>(loc, acc, x).getResult();
-  case Combine::Max:
-    return f ? b.create<arith::MaximumFOp>(loc, acc, x).getResult()
-             : b.create<arith::MaxSIOp>(loc, acc, x).getResult();
-  case Combine::Min:
-    return f ? b.create<arith::MinimumFOp>(loc, acc, x).getResult()
-             : b.create<arith::MinSIOp>(loc, acc, x).getResult();
+  case Combine::Max: return maxOf(b, loc, acc, x, isUnsigned);
+  case Combine::Min: return minOf(b, loc, acc, x, isUnsigned);
   case Combine::Prod:
     return f ? b.create<arith::MulFOp>(loc, acc, x).getResult()
              : b.create<arith::MulIOp>(loc, acc, x).getResult();
@@ -29,18 +25,19 @@ Value combine(OpBuilder &b, Location loc, Combine kind, Value acc, Value x) {
   return {};
 }
 
-Value identity(OpBuilder &b, Location loc, Combine kind, Type et) {
+Value identity(OpBuilder &b, Location loc, Combine kind, Type et, bool isUnsigned) {
   switch (kind) {
   case Combine::Sum: return scalarConstant(b, loc, et, 0);
-  case Combine::Max: return lowestConstant(b, loc, et);
-  case Combine::Min: return highestConstant(b, loc, et);
+  case Combine::Max: return lowestConstant(b, loc, et, isUnsigned);
+  case Combine::Min: return highestConstant(b, loc, et, isUnsigned);
   case Combine::Prod: return scalarConstant(b, loc, et, 1);
   }
   return {};
 }
 
 /// Reduces `x` over `axes`, dropping them from the result.
-Value reduceAxes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, Combine kind) {
+Value reduceAxes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, Combine kind,
+                 bool isUnsigned = false) {
   MLIRContext *ctx = b.getContext();
   auto in = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> shape;
@@ -55,12 +52,12 @@ Value reduceAxes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, Co
     }
   }
   auto type = RankedTensorType::get(shape, in.getElementType());
-  Value init = filledTensor(b, loc, type, identity(b, loc, kind, in.getElementType()));
+  Value init = filledTensor(b, loc, type, identity(b, loc, kind, in.getElementType(), isUnsigned));
   return buildGeneric(b, loc, type, x, init,
                       {AffineMap::getMultiDimIdentityMap(in.getRank(), ctx),
                        AffineMap::get(in.getRank(), 0, outExprs, ctx)},
                       iterators, [&](OpBuilder &nb, Location l, ValueRange a) {
-                        return combine(nb, l, kind, a[1], a[0]);
+                        return combine(nb, l, kind, a[1], a[0], isUnsigned);
                       });
 }
 
@@ -73,7 +70,7 @@ struct ReduceLowering : OpRewritePattern<OpTy> {
     Type et = type.getElementType();
     if (et.isInteger(1) || (mean && !isa<FloatType>(et)))
       return rewriter.notifyMatchFailure(op, "unsupported element type");
-    Value r = reduceAxes(rewriter, loc, op.getInput(), op.getAxes(), kind);
+    Value r = reduceAxes(rewriter, loc, op.getInput(), op.getAxes(), kind, hasUnsignedOperands(op));
     if (mean) {
       int64_t count = 1;
       for (int64_t a : op.getAxes())
@@ -99,6 +96,7 @@ template <typename OpTy, bool isMax> struct ArgReduceLowering : OpRewritePattern
     Type et = in.getElementType();
     if (et.isInteger(1))
       return rewriter.notifyMatchFailure(op, "bool inputs are not supported");
+    bool isUnsigned = hasUnsignedOperands(op);
     int64_t axis = op.getAxis(), rank = in.getRank();
     SmallVector<int64_t> shape;
     SmallVector<AffineExpr> outExprs;
@@ -113,8 +111,8 @@ template <typename OpTy, bool isMax> struct ArgReduceLowering : OpRewritePattern
     auto valueType = RankedTensorType::get(shape, et);
     auto indexType = RankedTensorType::get(shape, rewriter.getI64Type());
     Value initValue = filledTensor(rewriter, loc, valueType,
-                                   isMax ? lowestConstant(rewriter, loc, et)
-                                         : highestConstant(rewriter, loc, et));
+                                   isMax ? lowestConstant(rewriter, loc, et, isUnsigned)
+                                         : highestConstant(rewriter, loc, et, isUnsigned));
     Value initIndex = filledTensor(rewriter, loc, indexType,
                                    scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
     AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
@@ -130,8 +128,9 @@ template <typename OpTy, bool isMax> struct ArgReduceLowering : OpRewritePattern
                               : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT);
             better = b.create<arith::CmpFOp>(l, pred, a[0], a[1]);
           } else {
-            auto pred = isMax ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
-                              : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt);
+            using P = arith::CmpIPredicate;
+            auto pred = isMax ? (last ? (isUnsigned ? P::uge : P::sge) : (isUnsigned ? P::ugt : P::sgt))
+                              : (last ? (isUnsigned ? P::ule : P::sle) : (isUnsigned ? P::ult : P::slt));
             better = b.create<arith::CmpIOp>(l, pred, a[0], a[1]);
           }
           Value index = b.create<arith::IndexCastOp>(l, b.getI64Type(),

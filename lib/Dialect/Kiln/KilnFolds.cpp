@@ -242,6 +242,9 @@ static std::optional<int64_t> applyInt(BinaryKind kind, int64_t x, int64_t y) {
   case BinaryKind::And: return x && y;
   case BinaryKind::Or: return x || y;
   case BinaryKind::Xor: return (x != 0) != (y != 0);
+  case BinaryKind::ShiftLeft:
+  case BinaryKind::ShiftRight:
+    return std::nullopt; // Shifts take unsigned operands, which are never folded.
   }
   return std::nullopt;
 }

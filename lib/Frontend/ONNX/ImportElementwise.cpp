@@ -56,6 +56,8 @@ std::pair<double, double> typeRange(Type t) {
   if (isa<FloatType>(t))
     return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
   unsigned w = t.getIntOrFloatBitWidth();
+  if (t.isUnsignedInteger())
+    return {0, w >= 64 ? 9.2e18 : std::ldexp(1.0, w) - 1};
   if (w >= 64)
     return {-9.2e18, 9.2e18};
   return {-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1};
@@ -286,6 +288,19 @@ void onnx_import::addElementwiseImporters(ImporterTable &t) {
       return c.fail("fmod=0 is not defined for floating-point inputs");
     out.push_back(fmod ? binary<RemOp>(c, c.input(0), c.input(1))
                        : binary<ModOp>(c, c.input(0), c.input(1)));
+    return success();
+  };
+  t["BitShift"] = [](NodeContext &c, SmallVectorImpl<Value> &out) -> LogicalResult {
+    Type et = c.type(0).getElementType();
+    if (!et.isUnsignedInteger() || c.type(1).getElementType() != et)
+      return c.fail("inputs must be unsigned integers of one type");
+    std::string direction = c.getString("direction", "");
+    if (direction == "LEFT")
+      out.push_back(binary<ShiftLeftOp>(c, c.input(0), c.input(1)));
+    else if (direction == "RIGHT")
+      out.push_back(binary<ShiftRightOp>(c, c.input(0), c.input(1)));
+    else
+      return c.fail("direction must be LEFT or RIGHT");
     return success();
   };
   t["Equal"] = compareImporter("eq");

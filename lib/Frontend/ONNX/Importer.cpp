@@ -174,7 +174,11 @@ Type onnx_import::elementTypeOf(MLIRContext *ctx, int32_t t) {
   case onnx::TensorProto::INT32: return b.getIntegerType(32);
   case onnx::TensorProto::INT64: return b.getIntegerType(64);
   case onnx::TensorProto::BOOL: return b.getI1Type();
-  default: return nullptr; // Unsigned, string and complex types are not supported yet.
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
+  case onnx::TensorProto::UINT16: return b.getIntegerType(16, /*isSigned=*/false);
+  case onnx::TensorProto::UINT32: return b.getIntegerType(32, /*isSigned=*/false);
+  case onnx::TensorProto::UINT64: return b.getIntegerType(64, /*isSigned=*/false);
+  default: return nullptr; // String and complex types are not supported.
   }
 }
 

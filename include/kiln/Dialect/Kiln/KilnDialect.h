@@ -16,7 +16,7 @@
 
 namespace kiln {
 
-enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, Mod, Rem, And, Or, Xor };
+enum class BinaryKind { Add, Sub, Mul, Div, Pow, Max, Min, Mod, Rem, And, Or, Xor, ShiftLeft, ShiftRight };
 
 /// Numpy broadcasting of two ranked tensor types; fails (with a diagnostic at `loc`)
 /// when a pair of dimensions differs and neither is 1.
