@@ -96,8 +96,8 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
     RankedTensorType type = op.getType(), xt = op.getInput().getType(),
                      wt = op.getWeight().getType();
     Type et = type.getElementType();
-    if (!isa<FloatType>(et))
-      return rewriter.notifyMatchFailure(op, "only floating-point convolution");
+    if (et.isInteger(1))
+      return rewriter.notifyMatchFailure(op, "bool convolution is not supported");
     unsigned s = xt.getRank() - 2;
     SmallVector<int64_t> extra(s, 0);
     Value x = padSpatial(rewriter, loc, op.getInput(), op.getPads(), extra,

@@ -122,26 +122,35 @@ FailureOr<Window> readWindow(NodeContext &c, ArrayRef<int64_t> kernelFallback) {
   return w;
 }
 
-LogicalResult importConv(NodeContext &c, SmallVectorImpl<Value> &out) {
-  auto wt = c.type(1);
-  if (!isa<FloatType>(c.type(0).getElementType()))
-    return c.fail("only floating-point convolution is supported");
+} // namespace
+
+FailureOr<Value> onnx_import::buildConv(NodeContext &c, Value x, Value w, Value bias) {
+  auto wt = cast<RankedTensorType>(w.getType());
   auto window = readWindow(c, wt.getShape().drop_front(2));
   if (failed(window))
     return failure();
   if (ArrayRef<int64_t>(window->kernel) != wt.getShape().drop_front(2))
     return c.fail("kernel_shape does not match the weight's shape");
   int64_t groups = c.getInt("group", 1);
-  ArrayRef<int64_t> in = c.type(0).getShape();
+  ArrayRef<int64_t> in = cast<RankedTensorType>(x.getType()).getShape();
   if (groups < 1 || in[1] % groups || wt.getDimSize(0) % groups || in[1] / groups != wt.getDimSize(1))
     return c.fail("channels do not match group=" + Twine(groups));
   if (failed(convOutputShape(in, window->kernel, window->strides, window->dilations,
                              window->pads, false)))
     return c.fail("the window does not fit the padded input");
-  Value bias = c.has(2) ? c.input(2) : Value();
-  out.push_back(c.create<ConvOp>(c.input(0), c.input(1), bias, i64s(c, window->strides),
-                                 i64s(c, window->dilations), i64s(c, window->pads),
-                                 c.b.getI64IntegerAttr(groups)));
+  return c.create<ConvOp>(x, w, bias, i64s(c, window->strides), i64s(c, window->dilations),
+                          i64s(c, window->pads), c.b.getI64IntegerAttr(groups));
+}
+
+namespace {
+
+LogicalResult importConv(NodeContext &c, SmallVectorImpl<Value> &out) {
+  if (!isa<FloatType>(c.type(0).getElementType()))
+    return c.fail("only floating-point convolution is supported");
+  auto y = buildConv(c, c.input(0), c.input(1), c.has(2) ? c.input(2) : Value());
+  if (failed(y))
+    return failure();
+  out.push_back(*y);
   return success();
 }
 

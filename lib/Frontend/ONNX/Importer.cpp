@@ -332,6 +332,7 @@ static ImporterTable allImporters() {
   addRecurrentImporters(table);
   addEinsumImporter(table);
   addIndexingImporters(table);
+  addQuantizeImporters(table);
   return table;
 }
 
@@ -469,7 +470,7 @@ static unsigned requiredInputs(StringRef op, int64_t opset) {
       {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
       {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
       {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
-      {"Tile", 2}, {"ReverseSequence", 2}, {"RNN", 3}, {"GatherND", 2}, {"GRU", 3}, {"LSTM", 3}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
+      {"Tile", 2}, {"ReverseSequence", 2}, {"RNN", 3}, {"GatherND", 2}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8}, {"QLinearConv", 8}, {"GRU", 3}, {"LSTM", 3}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
       {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}, {"Mod", 2}};
   if (op == "Reshape")
     return opset >= 5 ? 2 : 1;
@@ -504,7 +505,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   // Ops without optional inputs need every input they list.
   static const llvm::StringSet<> withOptionalInputs = {
       "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Resize", "Dropout", "Squeeze", "Unsqueeze", "Split",
-      "LayerNormalization", "Trilu", "RNN", "GRU", "LSTM", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+      "LayerNormalization", "Trilu", "RNN", "GRU", "LSTM", "QuantizeLinear", "DequantizeLinear",
+      "MatMulInteger", "ConvInteger", "QLinearConv", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
       "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
   unsigned required = withOptionalInputs.contains(node.op_type())

@@ -95,6 +95,11 @@ void addSignalImporters(ImporterTable &table);
 void addRecurrentImporters(ImporterTable &table);
 void addEinsumImporter(ImporterTable &table);
 void addIndexingImporters(ImporterTable &table);
+void addQuantizeImporters(ImporterTable &table);
+
+/// A kiln.conv of `x` and `w` (and `bias`, may be null) with the node's Conv
+/// attributes (strides, pads, auto_pad, dilations, group), checked against the shapes.
+mlir::FailureOr<Value> buildConv(NodeContext &c, Value x, Value w, Value bias);
 
 /// Converts an ONNX data type to an MLIR element type, or null if Kiln lacks it.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, int32_t onnxType);
