@@ -391,6 +391,21 @@ def Kiln_GatherElementsOp : Kiln_PureOp<"gather_elements", [InferTypeOpAdaptor]>
   let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_ScatterNDOp : Kiln_PureOp<"scatter_nd", [AllTypesMatch<["data", "output"]>]> {
+  let summary = "A copy of `data` with slices addressed by `indices` set or combined";
+  let description = [{
+    `indices` is `[N..., k]`: each of its N rows addresses the slice `data[i0, ..., ik-1]`,
+    and `updates` (`[N..., data.shape[k:]]`) holds the slices. The rows apply in order;
+    `reduction` is "none" (the slice is replaced), "add", "mul", "max" or "min".
+    Negative indices count from the end; out-of-range ones are clamped into bounds.
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices, Kiln_Tensor:$updates,
+                       StrAttr:$reduction);
+  let results = (outs Kiln_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Fusion regions
 //===----------------------------------------------------------------------===//

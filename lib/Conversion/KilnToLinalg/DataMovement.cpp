@@ -108,18 +108,6 @@ struct PadLowering : OpRewritePattern<PadOp> {
   }
 };
 
-/// An index read from a tensor, wrapped when negative and clamped to [0, dim), so a
-/// bad index never reads out of bounds.
-Value safeIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
-  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), raw);
-  Value size = b.create<arith::ConstantIndexOp>(l, dim);
-  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-  Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
-  idx = b.create<arith::SelectOp>(l, negative, b.create<arith::AddIOp>(l, idx, size), idx);
-  idx = b.create<arith::MaxSIOp>(l, idx, zero);
-  return b.create<arith::MinSIOp>(l, idx, b.create<arith::ConstantIndexOp>(l, dim - 1));
-}
-
 /// out[i] = data[i with coordinate `axis` replaced by indices[i]].
 struct GatherElementsLowering : OpRewritePattern<GatherElementsOp> {
   using OpRewritePattern::OpRewritePattern;

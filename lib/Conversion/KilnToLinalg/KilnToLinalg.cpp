@@ -6,6 +6,7 @@
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace kiln {
@@ -23,6 +24,7 @@ void kiln::populateKilnToLinalgPatterns(RewritePatternSet &patterns) {
   populateConvPoolToLinalgPatterns(patterns);
   populateReductionToLinalgPatterns(patterns);
   populateDataMovementToLinalgPatterns(patterns);
+  populateScatterToLinalgPatterns(patterns);
 }
 
 namespace {
@@ -35,7 +37,7 @@ struct ConvertKilnToLinalg : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLi
     // can also lower the ops inside them in tests.
     target.addLegalOp<FusionOp, YieldOp>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect, func::FuncDialect>();
+                           math::MathDialect, func::FuncDialect, scf::SCFDialect>();
     lowering::makeIntegersSignless(getOperation());
     RewritePatternSet patterns(ctx);
     populateKilnToLinalgPatterns(patterns);

@@ -138,6 +138,18 @@ inline Value multiplyAdd(OpBuilder &b, Location loc, Value x, Value y, Value acc
   return b.create<arith::AddFOp>(loc, acc, product, contract);
 }
 
+/// An index read from a tensor, wrapped when negative and clamped to [0, dim), so a
+/// bad index never reads or writes out of bounds.
+inline Value safeIndex(OpBuilder &b, Location l, Value raw, int64_t dim) {
+  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), raw);
+  Value size = b.create<arith::ConstantIndexOp>(l, dim);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value negative = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
+  idx = b.create<arith::SelectOp>(l, negative, b.create<arith::AddIOp>(l, idx, size), idx);
+  idx = b.create<arith::MaxSIOp>(l, idx, zero);
+  return b.create<arith::MinSIOp>(l, idx, b.create<arith::ConstantIndexOp>(l, dim - 1));
+}
+
 /// Reshapes between static shapes through collapse_shape / expand_shape.
 inline Value reshapeTensor(OpBuilder &b, Location loc, Value v, RankedTensorType to) {
   auto from = cast<RankedTensorType>(v.getType());

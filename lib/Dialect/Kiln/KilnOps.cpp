@@ -344,6 +344,25 @@ LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Lo
   return success();
 }
 
+LogicalResult ScatterNDOp::verify() {
+  auto data = getData().getType(), updates = getUpdates().getType();
+  auto indices = getIndices().getType();
+  if (indices.getRank() < 1)
+    return emitOpError("indices must have rank 1 or more");
+  int64_t k = indices.getShape().back();
+  if (k < 1 || k > data.getRank())
+    return emitOpError("index rows address ") << k << " dimensions of a rank-" << data.getRank()
+                                              << " tensor";
+  SmallVector<int64_t> expected(indices.getShape().drop_back());
+  llvm::append_range(expected, data.getShape().drop_front(k));
+  if (updates.getShape() != ArrayRef<int64_t>(expected) ||
+      updates.getElementType() != data.getElementType())
+    return emitOpError("updates must be ") << RankedTensorType::get(expected, data.getElementType());
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, getReduction()))
+    return emitOpError("unknown reduction '") << getReduction() << "'";
+  return success();
+}
+
 LogicalResult FusionOp::verify() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())

@@ -1,6 +1,6 @@
-// ONNX importers for indexing ops built from kiln gathers and arg-reductions:
-// GatherND (a gather on the flattened indexed dimensions) and TopK (k rounds of
-// arg_max or arg_min, each masking what it picked).
+// ONNX importers for indexing ops: GatherND (a gather on the flattened indexed
+// dimensions), TopK (k rounds of arg_max or arg_min, each masking what it picked),
+// and ScatterND, ScatterElements and Scatter (all kiln.scatter_nd).
 #include "NodeImporter.h"
 
 #include <cmath>
@@ -59,6 +59,67 @@ LogicalResult importGatherND(NodeContext &c, SmallVectorImpl<Value> &out) {
   SmallVector<int64_t> flat = {product(data.take_front(b)) * rows};
   flat.append(rest.begin(), rest.end());
   out.push_back(c.create<GatherOp>(c.reshape(c.input(0), flat), linear, c.b.getI64IntegerAttr(0)));
+  return success();
+}
+
+/// The reduction attribute of ScatterND and ScatterElements (opset 16 and later).
+FailureOr<std::string> scatterReduction(NodeContext &c) {
+  std::string reduction = c.getString("reduction", "none");
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction)) {
+    (void)c.fail("reduction '" + reduction + "' is not supported");
+    return failure();
+  }
+  return reduction;
+}
+
+LogicalResult importScatterND(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto reduction = scatterReduction(c);
+  if (failed(reduction))
+    return failure();
+  ArrayRef<int64_t> data = c.type(0).getShape(), idx = c.type(1).getShape();
+  Type it = c.type(1).getElementType();
+  if (!it.isInteger(32) && !it.isInteger(64))
+    return c.fail("indices must be int32 or int64");
+  if (idx.empty() || idx.back() < 1 || idx.back() > (int64_t)data.size())
+    return c.fail("index rows must address 1 to rank(data) dimensions");
+  SmallVector<int64_t> expected(idx.drop_back());
+  llvm::append_range(expected, data.drop_front(idx.back()));
+  if (c.type(2).getShape() != ArrayRef<int64_t>(expected) || c.type(2).getElementType() != c.type(0).getElementType())
+    return c.fail("updates do not have the shape indices and data imply");
+  out.push_back(c.create<ScatterNDOp>(c.input(0).getType(), c.input(0), c.input(1), c.input(2),
+                                      c.b.getStringAttr(*reduction)));
+  return success();
+}
+
+/// ScatterElements (and the older Scatter): element i of updates goes to data at i with
+/// coordinate `axis` replaced by indices[i]. Built as a scatter_nd whose index rows are
+/// those full coordinates.
+LogicalResult importScatterElements(NodeContext &c, SmallVectorImpl<Value> &out) {
+  auto reduction = scatterReduction(c);
+  if (failed(reduction))
+    return failure();
+  int64_t rank = c.type(0).getRank();
+  auto axis = c.axis(c.getInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  ArrayRef<int64_t> shape = c.type(1).getShape();
+  Type i64 = c.b.getI64Type(), it = c.type(1).getElementType();
+  if ((!it.isInteger(32) && !it.isInteger(64)) || c.type(1).getRank() != rank ||
+      c.type(2).getShape() != shape || c.type(2).getElementType() != c.type(0).getElementType())
+    return c.fail("indices and updates must have one shape, of the data's rank");
+  SmallVector<int64_t> column(shape);
+  column.push_back(1);
+  auto columnType = RankedTensorType::get(column, i64);
+  Value indices = c.reshape(it == i64 ? c.input(1) : c.cast(c.input(1), i64), column);
+  SmallVector<Value> coords;
+  auto strides = rowMajorStrides(shape);
+  for (int64_t d = 0; d < rank; ++d)
+    coords.push_back(d == *axis ? indices : c.constantOf(columnType, [&](int64_t i) {
+      return (double)(i / strides[d] % shape[d]);
+    }));
+  Value rows = c.create<ConcatOp>(coords, c.b.getI64IntegerAttr(rank));
+  out.push_back(c.create<ScatterNDOp>(c.input(0).getType(), c.input(0), rows, c.input(2),
+                                      c.b.getStringAttr(*reduction)));
   return success();
 }
 
@@ -128,4 +189,7 @@ LogicalResult importTopK(NodeContext &c, SmallVectorImpl<Value> &out) {
 void onnx_import::addIndexingImporters(ImporterTable &t) {
   t["GatherND"] = importGatherND;
   t["TopK"] = importTopK;
+  t["ScatterND"] = importScatterND;
+  t["ScatterElements"] = importScatterElements;
+  t["Scatter"] = importScatterElements;
 }

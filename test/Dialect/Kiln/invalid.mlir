@@ -146,3 +146,19 @@ func.func @select_condition(%a: tensor<3xf32>) -> tensor<3xf32> {
   %0 = kiln.select %a, %a, %a : (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+
+func.func @scatter_updates(%d: tensor<3x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<3x4xf32> {
+  // expected-error@+1 {{updates must be 'tensor<2x4xf32>'}}
+  %0 = kiln.scatter_nd %d, %i, %u {reduction = "none"} : (tensor<3x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @scatter_reduction(%d: tensor<3xf32>, %i: tensor<2x1xi64>, %u: tensor<2xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{unknown reduction 'avg'}}
+  %0 = kiln.scatter_nd %d, %i, %u {reduction = "avg"} : (tensor<3xf32>, tensor<2x1xi64>, tensor<2xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}

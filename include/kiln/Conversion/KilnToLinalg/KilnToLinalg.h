@@ -16,6 +16,7 @@ void populateConvPoolToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// constant, transpose, reshape, concat, slice, pad, gather.
 void populateDataMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateScatterToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// All of the above.
 void populateKilnToLinalgPatterns(mlir::RewritePatternSet &patterns);
