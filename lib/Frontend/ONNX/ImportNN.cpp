@@ -183,6 +183,35 @@ LogicalResult importPool(NodeContext &c, SmallVectorImpl<Value> &out, bool isMax
   return success();
 }
 
+/// LpPool: (sum over the window of |x|^p)^(1/p), the sum being an average pool that
+/// counts padding, times the window's size.
+LogicalResult importLpPool(NodeContext &c, SmallVectorImpl<Value> &out) {
+  Type et = c.type(0).getElementType();
+  if (!isa<FloatType>(et))
+    return c.fail("only floating-point inputs are supported");
+  if (!c.attr("kernel_shape"))
+    return c.fail("kernel_shape is required");
+  auto window = readWindow(c, {});
+  if (failed(window))
+    return failure();
+  if (llvm::any_of(window->dilations, [](int64_t d) { return d != 1; }))
+    return c.fail("dilated Lp pooling is not supported");
+  bool ceil = c.getInt("ceil_mode", 0);
+  if (failed(convOutputShape(c.type(0).getShape(), window->kernel, window->strides,
+                             window->dilations, window->pads, ceil)))
+    return c.fail("the window does not fit the padded input");
+  double p = c.getInt("p", 2), size = 1;
+  for (int64_t k : window->kernel)
+    size *= k;
+  Value x = c.create<AbsOp>(c.input(0).getType(), c.input(0));
+  Value powered = c.create<PowOp>(x, c.scalar(p, et));
+  Value mean = c.create<AvgPoolOp>(powered, i64s(c, window->kernel), i64s(c, window->strides),
+                                   i64s(c, window->pads), c.b.getBoolAttr(ceil), c.b.getBoolAttr(true));
+  Value sum = c.create<MulOp>(mean, c.scalar(size, et));
+  out.push_back(c.create<PowOp>(sum, c.scalar(1.0 / p, et)));
+  return success();
+}
+
 template <typename OpTy> Value reduce(NodeContext &c, Value x, ArrayRef<int64_t> axes, bool keep) {
   return c.create<OpTy>(x, i64s(c, axes), c.b.getBoolAttr(keep));
 }
@@ -446,6 +475,7 @@ void onnx_import::addNNImporters(ImporterTable &t) {
   t["MatMul"] = importMatMul;
   t["Gemm"] = importGemm;
   t["Conv"] = importConv;
+  t["LpPool"] = importLpPool;
   t["MaxPool"] = [](NodeContext &c, SmallVectorImpl<Value> &out) { return importPool(c, out, true); };
   t["AveragePool"] = [](NodeContext &c, SmallVectorImpl<Value> &out) {
     return importPool(c, out, false);
