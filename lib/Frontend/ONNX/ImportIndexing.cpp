@@ -14,13 +14,6 @@ namespace {
 
 ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 
-int64_t product(ArrayRef<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
-}
-
 /// GatherND: the last index dimension addresses m data dimensions after the b batch
 /// dimensions; their row-major linear index (plus the batch entry's offset) picks a
 /// row of the data reshaped to [batch * indexed, rest...].
@@ -44,10 +37,10 @@ LogicalResult importGatherND(NodeContext &c, SmallVectorImpl<Value> &out) {
   Value dims = perIndex([&](int64_t j) { return (double)indexed[j]; });
   Value negative = c.create<CompareOp>(indices, c.scalar(0, i64), c.b.getStringAttr("lt"));
   indices = c.create<SelectOp>(negative, c.create<AddOp>(indices, dims), indices);
-  Value strides = perIndex([&](int64_t j) { return (double)product(indexed.drop_front(j + 1)); });
+  Value strides = perIndex([&](int64_t j) { return (double)elementCount(indexed.drop_front(j + 1)); });
   Value linear = c.create<ReduceSumOp>(c.create<MulOp>(indices, strides),
                                        c.b.getDenseI64ArrayAttr({q - 1}), c.b.getBoolAttr(false));
-  int64_t rows = product(indexed);
+  int64_t rows = elementCount(indexed);
   if (b > 0) {
     SmallVector<int64_t> batchShape(idx.drop_back());
     for (int64_t d = b; d < q - 1; ++d)
@@ -56,7 +49,7 @@ LogicalResult importGatherND(NodeContext &c, SmallVectorImpl<Value> &out) {
                                  [&](int64_t i) { return (double)(i * rows); });
     linear = c.create<AddOp>(linear, offsets);
   }
-  SmallVector<int64_t> flat = {product(data.take_front(b)) * rows};
+  SmallVector<int64_t> flat = {elementCount(data.take_front(b)) * rows};
   flat.append(rest.begin(), rest.end());
   out.push_back(c.create<GatherOp>(c.reshape(c.input(0), flat), linear, c.b.getI64IntegerAttr(0)));
   return success();

@@ -54,45 +54,46 @@ int64_t axisOf(NodeContext &c, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+/// Inputs 1 and 2 (scale and optional zero point) of QuantizeLinear and
+/// DequantizeLinear, shaped to broadcast against input 0.
+LogicalResult scaleAndZeroPoint(NodeContext &c, Value &scale, Value &zeroPoint) {
+  int64_t rank = c.type(0).getRank(), axis = axisOf(c, rank);
+  auto s = broadcastParam(c, c.input(1), rank, axis, "the scale");
+  if (failed(s))
+    return failure();
+  scale = *s;
+  if (c.has(2)) {
+    auto z = broadcastParam(c, c.input(2), rank, axis, "the zero point");
+    if (failed(z))
+      return failure();
+    zeroPoint = *z;
+  }
+  return success();
+}
+
 LogicalResult importQuantizeLinear(NodeContext &c, SmallVectorImpl<Value> &out) {
-  int64_t rank = c.type(0).getRank();
   Type qt = c.has(2) ? c.type(2).getElementType() : c.b.getIntegerType(8, false);
   if (!isa<FloatType>(c.type(0).getElementType()) || !isQuantized(qt))
     return c.fail("x must be floating-point and the zero point 8-bit");
-  auto scale = broadcastParam(c, c.input(1), rank, axisOf(c, rank), "y_scale");
-  if (failed(scale))
+  Value scale, zp;
+  if (failed(scaleAndZeroPoint(c, scale, zp)))
     return failure();
-  Value zp;
-  if (c.has(2)) {
-    auto z = broadcastParam(c, c.input(2), rank, axisOf(c, rank), "y_zero_point");
-    if (failed(z))
-      return failure();
-    zp = *z;
-  }
   Value x = c.input(0);
-  if (elementOf(*scale) != elementOf(x))
-    x = c.cast(x, elementOf(*scale));
-  out.push_back(quantize(c, x, *scale, zp, qt));
+  if (elementOf(scale) != elementOf(x))
+    x = c.cast(x, elementOf(scale));
+  out.push_back(quantize(c, x, scale, zp, qt));
   return success();
 }
 
 LogicalResult importDequantizeLinear(NodeContext &c, SmallVectorImpl<Value> &out) {
-  int64_t rank = c.type(0).getRank();
   Type it = c.type(0).getElementType();
   if (!isQuantized(it) && !it.isInteger(32))
     return c.fail("x must be an 8-bit or 32-bit integer");
-  auto scale = broadcastParam(c, c.input(1), rank, axisOf(c, rank), "x_scale");
-  if (failed(scale))
+  Value scale, zp;
+  if (failed(scaleAndZeroPoint(c, scale, zp)))
     return failure();
-  Value zp;
-  if (c.has(2)) {
-    auto z = broadcastParam(c, c.input(2), rank, axisOf(c, rank), "x_zero_point");
-    if (failed(z))
-      return failure();
-    zp = *z;
-  }
-  Value y = c.cast(centered(c, c.input(0), zp), elementOf(*scale));
-  out.push_back(c.create<MulOp>(y, *scale));
+  Value y = c.cast(centered(c, c.input(0), zp), elementOf(scale));
+  out.push_back(c.create<MulOp>(y, scale));
   return success();
 }
 

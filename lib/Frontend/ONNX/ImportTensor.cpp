@@ -12,13 +12,6 @@ namespace {
 ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 Type elementType(Value v) { return cast<RankedTensorType>(v.getType()).getElementType(); }
 
-int64_t product(ArrayRef<int64_t> dims) {
-  int64_t p = 1;
-  for (int64_t d : dims)
-    p *= d;
-  return p;
-}
-
 LogicalResult importReshape(NodeContext &c, SmallVectorImpl<Value> &out) {
   SmallVector<int64_t> shape;
   if (c.opset < 5) {
@@ -48,7 +41,7 @@ LogicalResult importReshape(NodeContext &c, SmallVectorImpl<Value> &out) {
       known *= shape[i];
     }
   }
-  int64_t total = product(in);
+  int64_t total = elementCount(in);
   if (inferred >= 0) {
     if (known == 0 || total % known)
       return c.fail("cannot infer the -1 dimension");
@@ -390,7 +383,7 @@ LogicalResult importFlatten(NodeContext &c, SmallVectorImpl<Value> &out) {
     return c.fail("axis " + Twine(axis) + " is out of range");
   if (axis < 0)
     axis += rank;
-  out.push_back(c.reshape(c.input(0), {product(in.take_front(axis)), product(in.drop_front(axis))}));
+  out.push_back(c.reshape(c.input(0), {elementCount(in.take_front(axis)), elementCount(in.drop_front(axis))}));
   return success();
 }
 

@@ -21,6 +21,14 @@ convOutputShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> kernel,
 /// True if `perm` is a permutation of 0..rank-1.
 bool isPermutation(llvm::ArrayRef<int64_t> perm, int64_t rank);
 
+/// Number of elements of a static shape (1 for rank 0).
+inline int64_t elementCount(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 } // namespace kiln
 
 #endif
