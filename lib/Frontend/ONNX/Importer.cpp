@@ -506,7 +506,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   static const llvm::StringSet<> withOptionalInputs = {
       "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Resize", "Dropout", "Squeeze", "Unsqueeze", "Split",
       "LayerNormalization", "Trilu", "RNN", "GRU", "LSTM", "QuantizeLinear", "DequantizeLinear",
-      "MatMulInteger", "ConvInteger", "QLinearConv", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+      "MatMulInteger", "ConvInteger", "QLinearConv", "DFT", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
       "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
   unsigned required = withOptionalInputs.contains(node.op_type())
