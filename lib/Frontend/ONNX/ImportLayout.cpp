@@ -52,9 +52,7 @@ LogicalResult importReverseSequence(NodeContext &c, SmallVectorImpl<Value> &out)
   Value inside = c.create<CompareOp>(t, lens, c.b.getStringAttr("lt"));
   Value indices = c.create<SelectOp>(inside, reversed, t);
   // Indices cover every element of the data.
-  Value zeros = c.create<ConstantOp>(DenseElementsAttr::get(RankedTensorType::get(shape, i64),
-                                                            c.b.getZeroAttr(i64)));
-  indices = c.create<AddOp>(indices, zeros);
+  indices = c.create<AddOp>(indices, c.zeros(RankedTensorType::get(shape, i64)));
   out.push_back(c.create<GatherElementsOp>(c.input(0), indices, c.b.getI64IntegerAttr(timeAxis)));
   return success();
 }
@@ -201,12 +199,7 @@ LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
                           [](int64_t i) { return (double)i; });
   Value hit = c.create<CompareOp>(c.reshape(indices, expanded), iota, c.b.getStringAttr("eq"));
   Value values = c.reshape(c.input(2), {2});
-  auto pick = [&](int64_t i) {
-    SmallVector<int64_t> start = {i}, size = {1}, step = {1};
-    Value one = c.create<SliceOp>(values, c.b.getDenseI64ArrayAttr(start), c.b.getDenseI64ArrayAttr(size),
-                                  c.b.getDenseI64ArrayAttr(step));
-    return c.reshape(one, {});
-  };
+  auto pick = [&](int64_t i) { return c.reshape(c.sliceAxis(values, 0, i, 1), {}); };
   out.push_back(c.create<SelectOp>(hit, pick(1), pick(0)));
   return success();
 }

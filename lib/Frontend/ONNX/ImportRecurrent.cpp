@@ -22,16 +22,8 @@ public:
 
 private:
   int64_t gates() const { return cell == Cell::RNN ? 1 : cell == Cell::GRU ? 3 : 4; }
-  /// Slice [start, start + size) of `x` along `axis`.
-  Value take(Value x, int64_t axis, int64_t start, int64_t size) {
-    SmallVector<int64_t> starts(shapeOf(x).size(), 0), sizes(shapeOf(x)), steps(starts.size(), 1);
-    starts[axis] = start;
-    sizes[axis] = size;
-    return c.create<SliceOp>(x, c.b.getDenseI64ArrayAttr(starts), c.b.getDenseI64ArrayAttr(sizes),
-                              c.b.getDenseI64ArrayAttr(steps));
-  }
   /// Gate `k` (in ONNX's gate order) of a [batch, gates * hidden] value.
-  Value gate(Value v, int64_t k) { return take(v, 1, k * hidden, hidden); }
+  Value gate(Value v, int64_t k) { return c.sliceAxis(v, 1, k * hidden, hidden); }
   Value add(Value a, Value b) { return c.create<AddOp>(a, b); }
   Value mul(Value a, Value b) { return c.create<MulOp>(a, b); }
   Value sub(Value a, Value b) { return c.create<SubOp>(a, b); }
@@ -127,9 +119,9 @@ Value Recurrence::step(int64_t dir, Value xw, Value h, Value &cState) {
     if (linearBeforeReset) {
       hh = mul(r, gate(hr, 2));
     } else {
-      hh = c.create<MatMulOp>(mul(r, h), take(recurrentT, 1, 2 * hidden, hidden));
+      hh = c.create<MatMulOp>(mul(r, h), c.sliceAxis(recurrentT, 1, 2 * hidden, hidden));
       if (recurrentBias)
-        hh = add(hh, take(recurrentBias, 0, 2 * hidden, hidden));
+        hh = add(hh, c.sliceAxis(recurrentBias, 0, 2 * hidden, hidden));
     }
     Value candidate = activate(first + 1, add(gate(xw, 2), hh));
     // (1 - z) * candidate + z * h
@@ -137,7 +129,7 @@ Value Recurrence::step(int64_t dir, Value xw, Value h, Value &cState) {
   }
   Value pre = add(xw, hr);
   auto peep = [&](int64_t k, Value state, Value v) {
-    return peephole ? add(v, mul(take(peephole, 0, k * hidden, hidden), state)) : v;
+    return peephole ? add(v, mul(c.sliceAxis(peephole, 0, k * hidden, hidden), state)) : v;
   };
   Value i = activate(first, peep(0, cState, gate(pre, 0)));
   Value f = activate(first, peep(2, cState, gate(pre, 2)));
@@ -200,18 +192,18 @@ LogicalResult Recurrence::build(SmallVectorImpl<Value> &out) {
                           {batch, 1});
     }
   }
+  Value zeroState = c.zeros(RankedTensorType::get({batch, hidden}, et));
   auto stateOf = [&](size_t input, int64_t dir) -> Value {
     if (!c.has(input))
-      return c.create<ConstantOp>(DenseElementsAttr::get(RankedTensorType::get({batch, hidden}, et),
-                                                         c.b.getZeroAttr(et)));
-    return c.reshape(take(c.input(input), batchFirst ? 1 : 0, dir, 1), {batch, hidden});
+      return zeroState;
+    return c.reshape(c.sliceAxis(c.input(input), batchFirst ? 1 : 0, dir, 1), {batch, hidden});
   };
 
   SmallVector<SmallVector<Value>> outputs(seq, SmallVector<Value>(directions));
   SmallVector<Value> finalH, finalC;
   for (int64_t dir = 0; dir < directions; ++dir) {
     bool reverse = direction == "reverse" || dir == 1;
-    auto perDirection = [&](size_t input) { return c.reshape(take(c.input(input), 0, dir, 1),
+    auto perDirection = [&](size_t input) { return c.reshape(c.sliceAxis(c.input(input), 0, dir, 1),
                                                              shapeOf(c.input(input)).drop_front()); };
     Value wT = c.create<TransposeOp>(perDirection(1), c.b.getDenseI64ArrayAttr({1, 0}));
     recurrentT = c.create<TransposeOp>(perDirection(2), c.b.getDenseI64ArrayAttr({1, 0}));
@@ -219,8 +211,8 @@ LogicalResult Recurrence::build(SmallVectorImpl<Value> &out) {
     recurrentBias = nullptr;
     if (c.has(3)) {
       Value bias = perDirection(3);
-      inputBias = take(bias, 0, 0, g * hidden);
-      recurrentBias = take(bias, 0, g * hidden, g * hidden);
+      inputBias = c.sliceAxis(bias, 0, 0, g * hidden);
+      recurrentBias = c.sliceAxis(bias, 0, g * hidden, g * hidden);
     }
     peephole = cell == Cell::LSTM && c.has(7) ? perDirection(7) : nullptr;
     // The input projection of every step at once: [seq * batch, input] x [input, G*H].
@@ -232,13 +224,11 @@ LogicalResult Recurrence::build(SmallVectorImpl<Value> &out) {
     for (int64_t s = 0; s < seq; ++s) {
       int64_t t = reverse ? seq - 1 - s : s;
       Value cNext = cState;
-      Value hNext = step(dir, c.reshape(take(xw, 0, t, 1), {batch, g * hidden}), h, cNext);
+      Value hNext = step(dir, c.reshape(c.sliceAxis(xw, 0, t, 1), {batch, g * hidden}), h, cNext);
       Value y = hNext;
       if (lengths) {
         Value live = c.create<CompareOp>(c.constantI64({t}), lengths, c.b.getStringAttr("lt"));
-        Value zeros = c.create<ConstantOp>(DenseElementsAttr::get(
-            RankedTensorType::get({batch, hidden}, et), c.b.getZeroAttr(et)));
-        y = c.create<SelectOp>(live, hNext, zeros);
+        y = c.create<SelectOp>(live, hNext, zeroState);
         hNext = c.create<SelectOp>(live, hNext, h);
         if (cState)
           cNext = c.create<SelectOp>(live, cNext, cState);

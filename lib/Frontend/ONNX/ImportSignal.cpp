@@ -62,12 +62,8 @@ LogicalResult importDFT(NodeContext &c, SmallVectorImpl<Value> &out) {
   perm.push_back(*axis);
   SmallVector<int64_t> partShape(shape.drop_back());
   auto part = [&](int64_t i) {
-    SmallVector<int64_t> starts(rank, 0), sizes(shape), steps(rank, 1);
-    starts.back() = i;
-    sizes.back() = 1;
-    Value p = c.create<SliceOp>(c.input(0), c.b.getDenseI64ArrayAttr(starts),
-                                c.b.getDenseI64ArrayAttr(sizes), c.b.getDenseI64ArrayAttr(steps));
-    return c.create<TransposeOp>(c.reshape(p, partShape), c.b.getDenseI64ArrayAttr(perm));
+    Value p = c.reshape(c.sliceAxis(c.input(0), rank - 1, i, 1), partShape);
+    return c.create<TransposeOp>(p, c.b.getDenseI64ArrayAttr(perm));
   };
   // Entry [t, k] of the matrices: the basis at time t (< min(N, length)) and bin k.
   double sign = inverse ? 1 : -1, scale = inverse ? 1.0 / length : 1.0;

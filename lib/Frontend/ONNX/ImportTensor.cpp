@@ -402,8 +402,7 @@ LogicalResult importExpand(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (et.isInteger(1))
     return c.fail("expanding bool tensors is not supported");
   // Broadcasting against zeros of the target shape materializes the expansion.
-  ConstantTensor zeros = ConstantTensor::zeros(RankedTensorType::get(*target, et));
-  Value z = c.b.create<ConstantOp>(c.loc, DenseElementsAttr::get(zeros.type, c.b.getZeroAttr(et)));
+  Value z = c.zeros(RankedTensorType::get(*target, et));
   out.push_back(c.b.create<AddOp>(c.loc, c.input(0), z));
   return success();
 }
@@ -419,14 +418,7 @@ LogicalResult importConstant(NodeContext &c, SmallVectorImpl<Value> &out) {
     return success();
   }
   auto make = [&](Type et, ArrayRef<int64_t> shape, ArrayRef<double> values) {
-    ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get(shape, et));
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (t.isFloat())
-        t.floats[i] = values[i];
-      else
-        t.ints[i] = (int64_t)values[i];
-    }
-    return c.create<ConstantOp>(t.toAttr());
+    return c.constantOf(RankedTensorType::get(shape, et), [&](int64_t i) { return values[i]; });
   };
   Builder b(ctx);
   if (auto *a = c.attr("value_float")) {

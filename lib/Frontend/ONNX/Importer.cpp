@@ -134,23 +134,27 @@ Value NodeContext::cast(Value v, Type elementType) {
 }
 
 Value NodeContext::scalar(double value, Type elementType) {
-  ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get({}, elementType));
-  if (t.isFloat())
-    t.floats[0] = value;
-  else
-    t.ints[0] = (int64_t)value;
-  return create<ConstantOp>(t.toAttr());
+  return constantOf(RankedTensorType::get({}, elementType), [&](int64_t) { return value; });
 }
 
 Value NodeContext::constantOf(RankedTensorType type, const std::function<double(int64_t)> &at) {
   ConstantTensor t = ConstantTensor::zeros(type);
-  for (int64_t i = 0; i < t.size(); ++i) {
-    if (t.isFloat())
-      t.floats[i] = at(i);
-    else
-      t.ints[i] = (int64_t)at(i);
-  }
+  for (int64_t i = 0; i < t.size(); ++i)
+    t.set(i, at(i));
   return create<ConstantOp>(t.toAttr());
+}
+
+Value NodeContext::zeros(RankedTensorType type) {
+  return create<ConstantOp>(DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+}
+
+Value NodeContext::sliceAxis(Value x, int64_t axis, int64_t start, int64_t size) {
+  auto type = mlir::cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> starts(type.getRank(), 0), sizes(type.getShape()), steps(type.getRank(), 1);
+  starts[axis] = start;
+  sizes[axis] = size;
+  return create<SliceOp>(x, b.getDenseI64ArrayAttr(starts), b.getDenseI64ArrayAttr(sizes),
+                         b.getDenseI64ArrayAttr(steps));
 }
 
 Value NodeContext::constantI64(ArrayRef<int64_t> values) {
@@ -404,10 +408,7 @@ FailureOr<ElementsAttr> GraphImporter::boundValue(StringRef name, StringRef spec
     double v;
     if (item.trim().getAsDouble(v))
       return fail("'" + item + "' is not a number");
-    if (t.isFloat())
-      t.floats[i] = v;
-    else
-      t.ints[i] = (int64_t)v;
+    t.set(i, v);
   }
   return ElementsAttr(t.toAttr());
 }

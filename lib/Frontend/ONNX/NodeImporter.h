@@ -72,6 +72,10 @@ public:
   Value constantI64(llvm::ArrayRef<int64_t> values);
   /// A constant of `type` whose element `i` (row-major) is at(i).
   Value constantOf(mlir::RankedTensorType type, const std::function<double(int64_t)> &at);
+  /// A zero constant of `type` (a splat).
+  Value zeros(mlir::RankedTensorType type);
+  /// Elements [start, start + size) of `x` along `axis`, all of the other dimensions.
+  Value sliceAxis(Value x, int64_t axis, int64_t start, int64_t size);
 
   /// Called with an operand that must be a compile-time constant but is not.
   std::function<void(Value)> onMissingConstant;

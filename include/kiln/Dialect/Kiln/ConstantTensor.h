@@ -20,6 +20,13 @@ struct ConstantTensor {
   bool isFloat() const { return mlir::isa<mlir::FloatType>(type.getElementType()); }
   int64_t size() const { return type.getNumElements(); }
   double asDouble(int64_t i) const { return isFloat() ? floats[i] : (double)ints[i]; }
+  /// Sets element `i` from a double (truncated for integer types).
+  void set(int64_t i, double v) {
+    if (isFloat())
+      floats[i] = v;
+    else
+      ints[i] = (int64_t)v;
+  }
 
   /// Reads `attr` (DenseElementsAttr or DenseResourceElementsAttr) when it has at most
   /// `maxElements` elements of a supported type.
