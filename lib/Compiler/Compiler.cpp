@@ -83,11 +83,17 @@ llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, String
   OwningOpRef<ModuleOp> module = load(context, inputPath, importOptions);
   if (!module)
     return reported("could not load " + inputPath);
-  auto main = module->lookupSymbol<func::FuncOp>("main");
+  return compileModule(*module, inputPath, outputPath, emit, options);
+}
+
+llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef outputPath,
+                                EmitKind emit, const CompilerOptions &options) {
+  MLIRContext &context = *module.getContext();
+  auto main = module.lookupSymbol<func::FuncOp>("main");
   if (!main)
     return reported(inputPath + " has no @main function");
   if (emit == EmitKind::Import)
-    return writeFile(outputPath, printModule(*module));
+    return writeFile(outputPath, printModule(module));
   auto signature = ModelSignature::fromFunction(main);
   if (failed(signature))
     return reported("unsupported model signature");
@@ -98,23 +104,23 @@ llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, String
   for (unsigned i = 0; i < main.getNumResults(); ++i)
     main.removeResultAttr(i, StringAttr::get(&context, "kiln.name"));
 
-  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildGraphPipeline(pm, options); })))
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildGraphPipeline(pm, options); })))
     return reported("graph passes failed");
   if (emit == EmitKind::Kiln)
-    return writeFile(outputPath, printModule(*module));
-  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildLinalgPipeline(pm, options); })))
+    return writeFile(outputPath, printModule(module));
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildLinalgPipeline(pm, options); })))
     return reported("lowering to linalg failed");
   if (emit == EmitKind::Linalg)
-    return writeFile(outputPath, printModule(*module));
-  if (failed(runPipeline(*module, [&](OpPassManager &pm) { buildCPULoweringPipeline(pm, options); })))
+    return writeFile(outputPath, printModule(module));
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildCPULoweringPipeline(pm, options); })))
     return reported("lowering to the LLVM dialect failed");
-  if (auto err = addEntryPoint(*module, signature->serialize(), options))
+  if (auto err = addEntryPoint(module, signature->serialize(), options))
     return err;
   if (emit == EmitKind::LLVMDialect)
-    return writeFile(outputPath, printModule(*module));
+    return writeFile(outputPath, printModule(module));
 
   llvm::LLVMContext llvmContext;
-  auto llvmModule = translateAndOptimize(*module, llvmContext, options);
+  auto llvmModule = translateAndOptimize(module, llvmContext, options);
   if (!llvmModule)
     return llvmModule.takeError();
   if (emit == EmitKind::LLVMIR) {

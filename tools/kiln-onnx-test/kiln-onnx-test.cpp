@@ -197,31 +197,41 @@ Result runDataSet(kiln_module_t *module, DataSet &set) {
   return {Outcome::Pass, ""};
 }
 
-/// Compiles a test's model to `artifact`. Inputs an op needs at compile time (a shape,
-/// axes, scales) may be bound to the data set's values, as an AOT user would bind them.
+/// Collects the first error diagnostic of a context.
+struct FirstError {
+  explicit FirstError(mlir::MLIRContext *context)
+      : handler(context, [this](mlir::Diagnostic &d) {
+          if (d.getSeverity() == mlir::DiagnosticSeverity::Error && text.empty())
+            text = d.str();
+          return mlir::success();
+        }) {}
+  std::string text;
+  mlir::ScopedDiagnosticHandler handler;
+};
+
+/// Compiles a test's model to `artifact` (none: import only). Inputs an op needs at
+/// compile time (a shape, axes, scales) may be bound to the data set's values, as an
+/// AOT user would bind them. Importer errors mean an unsupported model; errors later
+/// are Kiln's own failures.
 Result compileTest(const TestCase &test, const DataSet &set, const std::string &artifact) {
   auto context = kiln::createCompilerContext();
-  std::string firstError;
-  mlir::ScopedDiagnosticHandler handler(context.get(), [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && firstError.empty())
-      firstError = d.str();
-    return mlir::success();
-  });
+  FirstError error(context.get());
   kiln::ImportOptions importOptions;
   for (auto [file, tensor] : llvm::zip(set.inputFiles, set.inputs))
     if (!tensor.name.empty())
       importOptions.bindableInputs[tensor.name] = file;
+  std::string model = test.dir + "/model.onnx";
+  auto module = kiln::importONNXFile(context.get(), model, importOptions);
+  if (!module)
+    return {Outcome::Unsupported, error.text.empty() ? "import failed" : error.text};
+  if (artifact.empty())
+    return {Outcome::Pass, ""};
   kiln::CompilerOptions options;
   options.optLevel = 1; // Small graphs: compile time dominates.
-  // Importer errors mean an unsupported model; errors later are Kiln's own failures.
-  auto module = kiln::importONNXFile(context.get(), test.dir + "/model.onnx", importOptions);
-  if (!module)
-    return {Outcome::Unsupported, firstError.empty() ? "import failed" : firstError};
-  module = nullptr;
-  if (Error err = kiln::compileModel(*context, test.dir + "/model.onnx", artifact,
-                                     kiln::EmitKind::SharedLibrary, importOptions, options)) {
+  if (Error err = kiln::compileModule(*module, model, artifact, kiln::EmitKind::SharedLibrary,
+                                      options)) {
     std::string message = toString(std::move(err));
-    return {Outcome::Fail, "compile: " + (firstError.empty() ? message : firstError)};
+    return {Outcome::Fail, "compile: " + (error.text.empty() ? message : error.text)};
   }
   return {Outcome::Pass, ""};
 }
@@ -240,8 +250,8 @@ Result runTest(const TestCase &test, const std::string &workDir) {
     std::string error;
     if (!readDataSet(dir, set, error)) {
       // A model Kiln cannot import explains more than its unreadable data does.
-      Result compiled = compileTest(test, DataSet(), artifact);
-      return {Outcome::Unsupported, compiled.outcome == Outcome::Unsupported ? compiled.detail : error};
+      Result imported = compileTest(test, DataSet(), /*artifact=*/"");
+      return {Outcome::Unsupported, imported.outcome == Outcome::Unsupported ? imported.detail : error};
     }
     if (!module || specialized) {
       kiln_module_release(module);

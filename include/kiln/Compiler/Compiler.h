@@ -34,6 +34,12 @@ llvm::Error compileModel(mlir::MLIRContext &context, llvm::StringRef inputPath,
                          llvm::StringRef outputPath, EmitKind emit,
                          const ImportOptions &importOptions, const CompilerOptions &options);
 
+/// As compileModel, for a module already loaded or imported from `inputPath` (named
+/// in object headers); the module is transformed in place.
+llvm::Error compileModule(mlir::ModuleOp module, llvm::StringRef inputPath,
+                          llvm::StringRef outputPath, EmitKind emit,
+                          const CompilerOptions &options);
+
 } // namespace kiln
 
 #endif
