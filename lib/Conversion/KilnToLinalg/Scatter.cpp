@@ -72,17 +72,19 @@ struct ScatterNDLowering : OpRewritePattern<ScatterNDOp> {
               update = combine(b, l, reduction, b.create<tensor::ExtractOp>(l, acc, at), update, isUnsigned);
             next = b.create<tensor::InsertOp>(l, update, acc, at);
           } else {
-            auto sliceOf = [&](Value source, SmallVector<OpFoldResult> offsets, int64_t leading) {
-              SmallVector<OpFoldResult> sizes(leading, b.getIndexAttr(1)), strides;
+            // A slice's offsets, sizes and strides: a unit step in each leading
+            // (indexed) dimension, then the whole slice.
+            auto sliceAt = [&](SmallVector<OpFoldResult> offsets) {
+              SmallVector<OpFoldResult> sizes(offsets.size(), b.getIndexAttr(1)), strides;
               offsets.append(sliceShape.size(), b.getIndexAttr(0));
               for (int64_t d : sliceShape)
                 sizes.push_back(b.getIndexAttr(d));
               strides.assign(sizes.size(), b.getIndexAttr(1));
               return std::make_tuple(offsets, sizes, strides);
             };
-            auto [uOff, uSize, uStride] = sliceOf(updates, {row}, 1);
+            auto [uOff, uSize, uStride] = sliceAt({row});
             Value update = b.create<tensor::ExtractSliceOp>(l, sliceType, updates, uOff, uSize, uStride);
-            auto [off, size, stride] = sliceOf(acc, coords, k);
+            auto [off, size, stride] = sliceAt(coords);
             if (reduction != "none") {
               Value old = b.create<tensor::ExtractSliceOp>(l, sliceType, acc, off, size, stride);
               update = buildElementwise(b, l, sliceType, ValueRange{old, update},
