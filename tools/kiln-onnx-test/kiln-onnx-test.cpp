@@ -107,18 +107,16 @@ struct DataSet {
 
 /// Reads one test_data_set_N folder.
 bool readDataSet(const std::string &dir, DataSet &set, std::string &error) {
+  auto readAll = [&](const std::vector<std::string> &files, std::vector<HostTensor> &into) {
+    into.resize(files.size());
+    for (size_t i = 0; i < files.size(); ++i)
+      if (!readTensorFile(files[i], into[i], error))
+        return false;
+    return true;
+  };
   set.inputFiles = sortedEntries(dir, "input_");
-  for (auto &file : set.inputFiles) {
-    set.inputs.emplace_back();
-    if (!readTensorFile(file, set.inputs.back(), error))
-      return false;
-  }
-  for (auto &file : sortedEntries(dir, "output_")) {
-    set.expected.emplace_back();
-    if (!readTensorFile(file, set.expected.back(), error))
-      return false;
-  }
-  return true;
+  return readAll(set.inputFiles, set.inputs) &&
+         readAll(sortedEntries(dir, "output_"), set.expected);
 }
 
 /// The data set's tensor for each module input: by name, since inputs the compiler
@@ -141,10 +139,10 @@ bool matchInputs(kiln_module_t *module, DataSet &set, std::vector<kiln_buffer_vi
     if (info.dtype == KILN_DTYPE_BF16 && named->dtype == KILN_DTYPE_U16)
       named->dtype = KILN_DTYPE_BF16;
     // The artifact's input shapes are the model's declared ones.
-    if (named->dims != std::vector<int64_t>(info.dims, info.dims + info.rank)) {
+    std::vector<int64_t> declared(info.dims, info.dims + info.rank);
+    if (named->dims != declared) {
       error = std::string("the data for input '") + info.name + "' is " +
-              shapeString(named->dims) + ", but the model declares " +
-              shapeString(std::vector<int64_t>(info.dims, info.dims + info.rank));
+              shapeString(named->dims) + ", but the model declares " + shapeString(declared);
       return false;
     }
     in.push_back(named->view());
