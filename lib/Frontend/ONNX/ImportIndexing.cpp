@@ -151,10 +151,7 @@ LogicalResult importTopK(NodeContext &c, SmallVectorImpl<Value> &out) {
   else
     sentinel = largest ? -std::ldexp(1.0, et.getIntOrFloatBitWidth() - 1)
                        : std::ldexp(1.0, et.getIntOrFloatBitWidth() - 1) - 1;
-  SmallVector<int64_t> axisShape(rank, 1);
-  axisShape[*axis] = n;
-  Value positions = c.constantOf(RankedTensorType::get(axisShape, c.b.getI64Type()),
-                                 [](int64_t i) { return (double)i; });
+  Value positions = c.positions(rank, *axis, n);
   Value remaining = c.input(0), mask = c.scalar(sentinel, et);
   SmallVector<Value> values, indices;
   for (int64_t j = 0; j < k; ++j) {

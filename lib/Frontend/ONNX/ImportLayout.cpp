@@ -39,10 +39,9 @@ LogicalResult importReverseSequence(NodeContext &c, SmallVectorImpl<Value> &out)
   if (c.type(1).getShape() != ArrayRef<int64_t>{shape[batchAxis]})
     return c.fail("sequence_lens must hold one length per batch entry");
   Type i64 = c.b.getI64Type();
-  SmallVector<int64_t> timeShape(rank, 1), batchShape(rank, 1);
-  timeShape[timeAxis] = shape[timeAxis];
+  SmallVector<int64_t> batchShape(rank, 1);
   batchShape[batchAxis] = shape[batchAxis];
-  Value t = c.constantOf(RankedTensorType::get(timeShape, i64), [](int64_t i) { return (double)i; });
+  Value t = c.positions(rank, timeAxis, shape[timeAxis]);
   Value lens = c.reshape(c.type(1).getElementType() == i64 ? c.input(1) : c.cast(c.input(1), i64),
                          batchShape);
   // Out-of-range lengths (invalid input) are clamped so no read leaves the tensor.
@@ -193,10 +192,7 @@ LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
   indices = c.create<SelectOp>(negative, wrapped, indices);
   SmallVector<int64_t> expanded(s);
   expanded.insert(expanded.begin() + *axis, 1);
-  SmallVector<int64_t> iotaShape(rank, 1);
-  iotaShape[*axis] = depth;
-  Value iota = c.constantOf(RankedTensorType::get(iotaShape, c.b.getI64Type()),
-                          [](int64_t i) { return (double)i; });
+  Value iota = c.positions(rank, *axis, depth);
   Value hit = c.create<CompareOp>(c.reshape(indices, expanded), iota, c.b.getStringAttr("eq"));
   Value values = c.reshape(c.input(2), {2});
   auto pick = [&](int64_t i) { return c.reshape(c.sliceAxis(values, 0, i, 1), {}); };

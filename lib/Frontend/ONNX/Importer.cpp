@@ -144,6 +144,12 @@ Value NodeContext::constantOf(RankedTensorType type, const std::function<double(
   return create<ConstantOp>(t.toAttr());
 }
 
+Value NodeContext::positions(int64_t rank, int64_t axis, int64_t size) {
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = size;
+  return constantOf(RankedTensorType::get(shape, b.getI64Type()), [](int64_t i) { return (double)i; });
+}
+
 Value NodeContext::zeros(RankedTensorType type) {
   return create<ConstantOp>(DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
 }

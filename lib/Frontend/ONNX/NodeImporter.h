@@ -72,6 +72,9 @@ public:
   Value constantI64(llvm::ArrayRef<int64_t> values);
   /// A constant of `type` whose element `i` (row-major) is at(i).
   Value constantOf(mlir::RankedTensorType type, const std::function<double(int64_t)> &at);
+  /// The i64 positions 0..size-1 along `axis` of a rank-`rank` tensor whose other
+  /// dimensions are 1 (they broadcast).
+  Value positions(int64_t rank, int64_t axis, int64_t size);
   /// A zero constant of `type` (a splat).
   Value zeros(mlir::RankedTensorType type);
   /// Elements [start, start + size) of `x` along `axis`, all of the other dimensions.
