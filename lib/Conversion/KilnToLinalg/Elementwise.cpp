@@ -2,6 +2,7 @@
 // linalg.generic ops whose bodies use arith and math.
 #include "LinalgBuilders.h"
 #include "kiln/Conversion/KilnToLinalg/KilnToLinalg.h"
+#include "kiln/Dialect/Kiln/ConstantTensor.h"
 
 #include "llvm/ADT/StringSwitch.h"
 
@@ -87,11 +88,9 @@ template <> struct Scalar<ClipOp> {
       Value x = b.create<arith::MaximumFOp>(loc, a[0], scalarConstant(b, loc, t, lo));
       return b.create<arith::MinimumFOp>(loc, x, scalarConstant(b, loc, t, hi));
     }
-    unsigned w = t.getIntOrFloatBitWidth();
     bool u = hasUnsignedOperands(op);
-    // Bounds outside the type's range do not bind (as doubles, near 2^63 is enough).
-    double tmin = u ? 0 : w >= 64 ? -9.2e18 : -std::ldexp(1.0, w - 1);
-    double tmax = w >= 64 ? 9.2e18 : u ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+    // Bounds outside the type's range do not bind.
+    auto [tmin, tmax] = integerRange(t.getIntOrFloatBitWidth(), u);
     Value x = a[0];
     if (lo > tmin)
       x = maxOf(b, loc, x, scalarConstant(b, loc, t, std::min(lo, tmax)), u);

@@ -55,12 +55,7 @@ template <typename OpTy> ImportFn binaryImporter() {
 std::pair<double, double> typeRange(Type t) {
   if (isa<FloatType>(t))
     return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
-  unsigned w = t.getIntOrFloatBitWidth();
-  if (t.isUnsignedInteger())
-    return {0, w >= 64 ? 9.2e18 : std::ldexp(1.0, w) - 1};
-  if (w >= 64)
-    return {-9.2e18, 9.2e18};
-  return {-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1};
+  return integerRange(t.getIntOrFloatBitWidth(), t.isUnsignedInteger());
 }
 
 Value clip(NodeContext &c, Value x, double lo, double hi) {

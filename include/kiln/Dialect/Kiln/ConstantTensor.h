@@ -5,7 +5,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <cmath>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace kiln {
@@ -40,6 +42,16 @@ struct ConstantTensor {
 
 /// Row-major strides of `shape`.
 llvm::SmallVector<int64_t> rowMajorStrides(llvm::ArrayRef<int64_t> shape);
+
+/// Lowest and highest values of a `width`-bit integer as doubles. 64-bit bounds stop
+/// at +-9.2e18, which still converts to int64 exactly: as clip bounds they bind nothing.
+inline std::pair<double, double> integerRange(unsigned width, bool isUnsigned) {
+  if (isUnsigned)
+    return {0, width >= 64 ? 9.2e18 : std::ldexp(1.0, width) - 1};
+  if (width >= 64)
+    return {-9.2e18, 9.2e18};
+  return {-std::ldexp(1.0, width - 1), std::ldexp(1.0, width - 1) - 1};
+}
 
 } // namespace kiln
 
