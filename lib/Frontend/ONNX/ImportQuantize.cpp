@@ -123,9 +123,9 @@ LogicalResult importDynamicQuantizeLinear(NodeContext &c, SmallVectorImpl<Value>
   return success();
 }
 
-/// A zero point for an integer matmul operand: per tensor, or per row of A ([M] ->
+/// A scale or zero point of a matmul operand: per tensor, or per row of A ([M] ->
 /// [M, 1]) or per column of B (already broadcasting as [N]).
-Value matmulZeroPoint(NodeContext &c, size_t i, bool isA) {
+Value matmulParam(NodeContext &c, size_t i, bool isA) {
   if (!c.has(i))
     return nullptr;
   auto type = c.type(i);
@@ -146,26 +146,23 @@ LogicalResult importMatMulInteger(NodeContext &c, SmallVectorImpl<Value> &out) {
     return c.fail("A and B must be 8-bit integers");
   if (c.type(0).getRank() < 2 || c.type(1).getRank() < 2)
     return c.fail("A and B must have rank 2 or more");
-  out.push_back(integerMatMul(c, c.input(0), matmulZeroPoint(c, 2, true), c.input(1),
-                              matmulZeroPoint(c, 3, false)));
+  out.push_back(integerMatMul(c, c.input(0), matmulParam(c, 2, true), c.input(1),
+                              matmulParam(c, 3, false)));
   return success();
-}
-
-/// A weight zero point per output channel ([M] -> [M, 1, 1, ...]) or per tensor.
-Value convWeightZeroPoint(NodeContext &c, Value zp, int64_t rank) {
-  auto type = cast<RankedTensorType>(zp.getType());
-  if (type.getNumElements() == 1)
-    return c.reshape(zp, {});
-  SmallVector<int64_t> shape(rank, 1);
-  shape[0] = type.getNumElements();
-  return c.reshape(zp, shape);
 }
 
 LogicalResult importConvInteger(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (!isQuantized(c.type(0).getElementType()) || !isQuantized(c.type(1).getElementType()))
     return c.fail("x and w must be 8-bit integers");
   Value xZp = c.has(2) ? c.reshape(c.input(2), {}) : Value();
-  Value wZp = c.has(3) ? convWeightZeroPoint(c, c.input(3), c.type(1).getRank()) : Value();
+  Value wZp;
+  if (c.has(3)) {
+    // Per tensor, or per output channel: dimension 0 of the weight.
+    auto zp = broadcastParam(c, c.input(3), c.type(1).getRank(), 0, "w_zero_point");
+    if (failed(zp))
+      return failure();
+    wZp = *zp;
+  }
   auto y = buildConv(c, centered(c, c.input(0), xZp), centered(c, c.input(1), wZp), Value());
   if (failed(y))
     return failure();
@@ -185,12 +182,9 @@ LogicalResult importQLinearMatMul(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (!isQuantized(c.type(0).getElementType()) || !isQuantized(c.type(3).getElementType()) ||
       !isQuantized(c.type(7).getElementType()))
     return c.fail("a, b and y_zero_point must be 8-bit integers");
-  Value acc = integerMatMul(c, c.input(0), matmulZeroPoint(c, 2, true), c.input(3),
-                            matmulZeroPoint(c, 5, false));
-  Value aScale = c.type(1).getNumElements() == 1 ? c.reshape(c.input(1), {})
-                                                 : c.reshape(c.input(1), {c.type(1).getNumElements(), 1});
-  Value inScale = c.create<MulOp>(aScale, c.type(4).getNumElements() == 1 ? c.reshape(c.input(4), {})
-                                                                          : c.input(4));
+  Value acc = integerMatMul(c, c.input(0), matmulParam(c, 2, true), c.input(3),
+                            matmulParam(c, 5, false));
+  Value inScale = c.create<MulOp>(matmulParam(c, 1, true), matmulParam(c, 4, false));
   out.push_back(requantize(c, acc, inScale, c.reshape(c.input(6), {}), c.reshape(c.input(7), {})));
   return success();
 }
@@ -204,16 +198,17 @@ LogicalResult importQLinearConv(NodeContext &c, SmallVectorImpl<Value> &out) {
   if (c.has(8) && !c.type(8).getElementType().isInteger(32))
     return c.fail("the bias must be i32");
   int64_t rank = c.type(3).getRank();
+  // Weight parameters are per tensor or per output channel: dimension 0 of the weight,
+  // dimension 1 of the output.
+  auto wZp = broadcastParam(c, c.input(5), rank, 0, "w_zero_point");
+  auto wScale = broadcastParam(c, c.input(4), rank, 1, "w_scale");
+  if (failed(wZp) || failed(wScale))
+    return failure();
   Value x = centered(c, c.input(0), c.reshape(c.input(2), {}));
-  Value w = centered(c, c.input(3), convWeightZeroPoint(c, c.input(5), rank));
-  auto acc = buildConv(c, x, w, c.has(8) ? c.input(8) : Value());
+  auto acc = buildConv(c, x, centered(c, c.input(3), *wZp), c.has(8) ? c.input(8) : Value());
   if (failed(acc))
     return failure();
-  // The per-output-channel weight scale broadcasts over [N, M, spatial...].
-  SmallVector<int64_t> channel(rank, 1);
-  channel[1] = c.type(4).getNumElements();
-  Value wScale = channel[1] == 1 ? c.reshape(c.input(4), {}) : c.reshape(c.input(4), channel);
-  Value inScale = c.create<MulOp>(c.reshape(c.input(1), {}), wScale);
+  Value inScale = c.create<MulOp>(c.reshape(c.input(1), {}), *wScale);
   out.push_back(requantize(c, *acc, inScale, c.reshape(c.input(6), {}), c.reshape(c.input(7), {})));
   return success();
 }
