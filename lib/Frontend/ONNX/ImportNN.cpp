@@ -361,9 +361,33 @@ LogicalResult importInstanceNorm(NodeContext &c, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// Training-mode BatchNormalization (opset 14+): normalizes with the batch's own
+/// statistics and also returns the running mean and variance updated by `momentum`.
+LogicalResult importBatchNormTraining(NodeContext &c, SmallVectorImpl<Value> &out) {
+  int64_t rank = c.type(0).getRank();
+  SmallVector<int64_t> perChannel(rank - 1, 1), reduced = range(0, rank);
+  perChannel[0] = c.type(0).getDimSize(1);
+  reduced.erase(reduced.begin() + 1);
+  Value mean, invStd;
+  Value y = normalize(c, c.input(0), reduced, c.getFloat("epsilon", 1e-5), &mean, &invStd);
+  y = c.create<MulOp>(y, c.reshape(c.input(1), perChannel));
+  out.push_back(c.create<AddOp>(y, c.reshape(c.input(2), perChannel)));
+  // The batch variance is the population variance: 1 / invStd^2 - eps would lose
+  // precision, so it is recomputed from the mean.
+  Value centered = c.create<SubOp>(c.input(0), mean);
+  Value var = reduce<ReduceMeanOp>(c, c.create<MulOp>(centered, centered), reduced, false);
+  Type et = c.type(0).getElementType();
+  double momentum = c.getFloat("momentum", 0.9);
+  auto blend = [&](Value running, Value batch) {
+    return c.create<AddOp>(c.create<MulOp>(running, c.scalar(momentum, et)),
+                           c.create<MulOp>(batch, c.scalar(1 - momentum, et)));
+  };
+  out.push_back(blend(c.input(3), c.reshape(mean, {perChannel[0]})));
+  out.push_back(blend(c.input(4), var));
+  return success();
+}
+
 LogicalResult importBatchNorm(NodeContext &c, SmallVectorImpl<Value> &out) {
-  if (c.getInt("training_mode", 0))
-    return c.fail("training_mode=1 is not supported (inference only)");
   if (c.opset < 9 && c.attr("spatial") && c.getInt("spatial", 1) != 1)
     return c.fail("spatial=0 is not supported");
   if (!isa<FloatType>(c.type(0).getElementType()) || c.type(0).getRank() < 2)
@@ -372,6 +396,8 @@ LogicalResult importBatchNorm(NodeContext &c, SmallVectorImpl<Value> &out) {
     if (c.type(i).getRank() != 1 || c.type(i).getDimSize(0) != c.type(0).getDimSize(1) ||
         c.type(i).getElementType() != c.type(0).getElementType())
       return c.fail("scale, B, mean and var must be [C] tensors of the input's type");
+  if (c.getInt("training_mode", 0))
+    return importBatchNormTraining(c, out);
   out.push_back(c.create<BatchNormOp>(c.input(0).getType(), c.input(0), c.input(1), c.input(2),
                                       c.input(3), c.input(4),
                                       c.b.getF64FloatAttr(c.getFloat("epsilon", 1e-5))));

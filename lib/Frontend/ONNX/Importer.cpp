@@ -341,6 +341,7 @@ static ImporterTable allImporters() {
   addSignalImporters(table);
   addRecurrentImporters(table);
   addEinsumImporter(table);
+  addDetImporter(table);
   addIndexingImporters(table);
   addQuantizeImporters(table);
   return table;

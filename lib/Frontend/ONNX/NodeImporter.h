@@ -101,6 +101,7 @@ void addConvTransposeImporter(ImporterTable &table);
 void addSignalImporters(ImporterTable &table);
 void addRecurrentImporters(ImporterTable &table);
 void addEinsumImporter(ImporterTable &table);
+void addDetImporter(ImporterTable &table);
 void addIndexingImporters(ImporterTable &table);
 void addQuantizeImporters(ImporterTable &table);
 
