@@ -99,11 +99,9 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &c, ArrayRef<int64_t> inp
   return pads;
 }
 
-struct Window {
-  SmallVector<int64_t> kernel, strides, dilations, pads;
-};
+} // namespace
 
-FailureOr<Window> readWindow(NodeContext &c, ArrayRef<int64_t> kernelFallback) {
+FailureOr<Window> onnx_import::readWindow(NodeContext &c, ArrayRef<int64_t> kernelFallback) {
   ArrayRef<int64_t> in = c.type(0).getShape();
   if (in.size() < 3)
     return (void)c.fail("input must be [N, C, D...] with at least one spatial dimension"), failure();
@@ -121,8 +119,6 @@ FailureOr<Window> readWindow(NodeContext &c, ArrayRef<int64_t> kernelFallback) {
   w.pads = *pads;
   return w;
 }
-
-} // namespace
 
 FailureOr<Value> onnx_import::buildConv(NodeContext &c, Value x, Value w, Value bias) {
   auto wt = cast<RankedTensorType>(w.getType());
@@ -164,8 +160,8 @@ LogicalResult importPool(NodeContext &c, SmallVectorImpl<Value> &out, bool isMax
   if (failed(convOutputShape(c.type(0).getShape(), window->kernel, window->strides,
                              window->dilations, window->pads, ceil)))
     return c.fail("the window does not fit the padded input");
-  if (c.getInt("storage_order", 0))
-    return c.fail("storage_order=1 is not supported");
+  if (isMax && c.node.output_size() > 1 && !c.node.output(1).empty())
+    return buildMaxPoolWithIndices(c, *window, ceil, out);
   if (isMax) {
     out.push_back(c.create<MaxPoolOp>(c.input(0), i64s(c, window->kernel),
                                       i64s(c, window->strides), i64s(c, window->dilations),

@@ -342,6 +342,7 @@ static ImporterTable allImporters() {
   addRecurrentImporters(table);
   addEinsumImporter(table);
   addDetImporter(table);
+  addPoolIndexImporters(table);
   addIndexingImporters(table);
   addQuantizeImporters(table);
   return table;

@@ -102,8 +102,23 @@ void addSignalImporters(ImporterTable &table);
 void addRecurrentImporters(ImporterTable &table);
 void addEinsumImporter(ImporterTable &table);
 void addDetImporter(ImporterTable &table);
+void addPoolIndexImporters(ImporterTable &table);
 void addIndexingImporters(ImporterTable &table);
 void addQuantizeImporters(ImporterTable &table);
+
+/// A conv or pool window: per spatial dimension the kernel size, stride, dilation, and
+/// the pads (all begin pads, then all end pads).
+struct Window {
+  llvm::SmallVector<int64_t> kernel, strides, dilations, pads;
+};
+/// Reads kernel_shape (else `kernelFallback`), strides, dilations and pads or auto_pad
+/// for the [N, C, D...] input 0.
+mlir::FailureOr<Window> readWindow(NodeContext &c, llvm::ArrayRef<int64_t> kernelFallback);
+
+/// MaxPool's two outputs: the maxima and, for each, its flat index in the input
+/// (row-major, or column-major over the spatial dimensions with storage_order=1).
+mlir::LogicalResult buildMaxPoolWithIndices(NodeContext &c, const Window &w, bool ceil,
+                                            llvm::SmallVectorImpl<Value> &out);
 
 /// A kiln.conv of `x` and `w` (and `bias`, may be null) with the node's Conv
 /// attributes (strides, pads, auto_pad, dilations, group), checked against the shapes.
