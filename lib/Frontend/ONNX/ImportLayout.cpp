@@ -200,9 +200,17 @@ LogicalResult importOneHot(NodeContext &c, SmallVectorImpl<Value> &out) {
   return success();
 }
 
+/// The region of interest along one axis, in [0, 1] coordinates (tf_crop_and_resize).
+struct Crop {
+  double start = 0, end = 1;
+};
+
 /// Input coordinate of output index `x` along one axis, per coordinate_transformation_mode.
 std::optional<double> sourceCoordinate(StringRef mode, int64_t x, int64_t in, int64_t out,
-                                       double scale) {
+                                       double scale, Crop crop) {
+  if (mode == "tf_crop_and_resize")
+    return out > 1 ? crop.start * (in - 1) + x * (crop.end - crop.start) * (in - 1) / double(out - 1)
+                   : 0.5 * (crop.start + crop.end) * (in - 1);
   if (mode == "half_pixel")
     return (x + 0.5) / scale - 0.5;
   if (mode == "pytorch_half_pixel")
@@ -287,6 +295,16 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
       sizes[d] = (int64_t)std::floor(in[d] * scales[d]);
     }
   }
+  SmallVector<Crop> crops(rank);
+  bool cropping = transform == "tf_crop_and_resize";
+  if (cropping) {
+    auto roi = c.has(1) ? c.requiredConstant(1) : std::nullopt;
+    if (!roi || roi->size() != 2 * rank)
+      return c.fail("tf_crop_and_resize needs a constant roi with 2 entries per dimension");
+    for (int64_t d = 0; d < rank; ++d)
+      crops[d] = {roi->asDouble(d), roi->asDouble(d + rank)};
+  }
+  double extrapolation = c.getFloat("extrapolation_value", 0);
   // Before Resize-11, nearest meant the floor of the asymmetric coordinate.
   std::string nearestMode = c.node.op_type() == "Upsample" || c.opset < 11
                                 ? "floor"
@@ -295,7 +313,7 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
   bool excludeOutside = c.getInt("exclude_outside", 0);
   Value x = c.input(0);
   for (int64_t d = 0; d < rank; ++d) {
-    if (sizes[d] == in[d] && scales[d] == 1.0)
+    if (sizes[d] == in[d] && scales[d] == 1.0 && crops[d].start == 0 && crops[d].end == 1)
       continue;
     if (sizes[d] < 1)
       return c.fail("the output would be empty");
@@ -306,10 +324,16 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
     };
     int64_t tapCount = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
     SmallVector<Tap> taps(tapCount, Tap{SmallVector<int64_t>(sizes[d]), SmallVector<double>(sizes[d])});
+    // Crops reaching outside the input give extrapolation_value there.
+    SmallVector<bool> outside(sizes[d], false);
     for (int64_t i = 0; i < sizes[d]; ++i) {
-      auto v = sourceCoordinate(transform, i, in[d], sizes[d], scales[d]);
+      auto v = sourceCoordinate(transform, i, in[d], sizes[d], scales[d], crops[d]);
       if (!v)
         return c.fail("coordinate_transformation_mode '" + transform + "' is not supported");
+      if (cropping && (*v < 0 || *v > in[d] - 1)) {
+        outside[i] = true;
+        v = 0.0;
+      }
       if (mode == "nearest") {
         taps[0].index[i] = std::clamp<int64_t>(nearestIndex(nearestMode, *v), 0, in[d] - 1);
         taps[0].weight[i] = 1;
@@ -351,6 +375,11 @@ LogicalResult importResize(NodeContext &c, SmallVectorImpl<Value> &out) {
         g = c.create<MulOp>(g, c.constantOf(RankedTensorType::get(weightShape, et),
                                              [&](int64_t i) { return tap.weight[i]; }));
       sum = sum ? c.create<AddOp>(sum, g) : g;
+    }
+    if (llvm::is_contained(outside, true)) {
+      Value mask = c.constantOf(RankedTensorType::get(weightShape, c.b.getI1Type()),
+                                [&](int64_t i) { return (double)outside[i]; });
+      sum = c.create<SelectOp>(mask, c.scalar(extrapolation, et), sum);
     }
     x = sum;
   }
