@@ -13,6 +13,7 @@
 #include "llvm/Support/Path.h"
 
 #include "onnx/defs/parser.h"
+#include "onnx/defs/schema.h"
 
 #include <algorithm>
 
@@ -472,23 +473,30 @@ FailureOr<RankedTensorType> GraphImporter::valueType(const onnx::ValueInfoProto 
   return RankedTensorType::get(shape, et);
 }
 
-/// How many leading inputs an op needs present (ONNX's required inputs), so that op
-/// importers may read them without checking.
-static unsigned requiredInputs(StringRef op, int64_t opset) {
-  static const llvm::StringMap<unsigned> counts = {
-      {"Constant", 0}, {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"BatchNormalization", 5},
-      {"InstanceNormalization", 3}, {"LayerNormalization", 2}, {"Pow", 2}, {"PRelu", 2},
-      {"CastLike", 2}, {"Gather", 2}, {"Expand", 2}, {"Range", 3}, {"GatherElements", 2},
-      {"Tile", 2}, {"ReverseSequence", 2}, {"RNN", 3}, {"GatherND", 2}, {"QuantizeLinear", 2}, {"DequantizeLinear", 2}, {"MatMulInteger", 2}, {"ConvInteger", 2}, {"QLinearMatMul", 8}, {"QLinearConv", 8}, {"GRU", 3}, {"LSTM", 3}, {"CumSum", 2}, {"OneHot", 3}, {"NegativeLogLikelihoodLoss", 2},
-      {"SoftmaxCrossEntropyLoss", 2}, {"ConvTranspose", 2}, {"Mod", 2}};
-  if (op == "Reshape")
-    return opset >= 5 ? 2 : 1;
-  if (op == "Slice")
-    return opset >= 10 ? 3 : 1;
-  if (op == "Pad")
-    return opset >= 11 ? 2 : 1;
-  auto it = counts.find(op);
-  return it == counts.end() ? 1 : it->second;
+/// The index of an input the node omits although ONNX's schema for the op at this
+/// opset requires it, if any: op importers may then read required inputs unchecked.
+static std::optional<unsigned> missingRequiredInput(const NodeContext &nc, int64_t opset) {
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(nc.node.op_type(), opset, nc.node.domain());
+  if (!schema) { // no schema to consult: every listed input is needed
+    for (unsigned i = 0; i < nc.numInputs(); ++i)
+      if (!nc.has(i))
+        return i;
+    return std::nullopt;
+  }
+  const auto &formals = schema->inputs();
+  for (unsigned i = 0; i < formals.size(); ++i) {
+    auto option = formals[i].GetOption();
+    if (option == onnx::OpSchema::Single && !nc.has(i))
+      return i;
+    if (option == onnx::OpSchema::Variadic)
+      for (unsigned j = i; j < nc.numInputs(); ++j)
+        if (!nc.has(j))
+          return j;
+  }
+  if (nc.numInputs() < (size_t)schema->min_input())
+    return nc.numInputs();
+  return std::nullopt;
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, int64_t opset) {
@@ -511,20 +519,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   auto importer = table.find(node.op_type());
   if (importer == table.end())
     return nc.fail("operator is not supported");
-  // Ops without optional inputs need every input they list.
-  static const llvm::StringSet<> withOptionalInputs = {
-      "Clip", "Slice", "Pad", "Conv", "ConvTranspose", "Gemm", "Resize", "Dropout", "Squeeze", "Unsqueeze", "Split",
-      "LayerNormalization", "Trilu", "RNN", "GRU", "LSTM", "QuantizeLinear", "DequantizeLinear",
-      "MatMulInteger", "ConvInteger", "QLinearConv", "DFT", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
-      "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
-      "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp"};
-  unsigned required = withOptionalInputs.contains(node.op_type())
-                          ? requiredInputs(node.op_type(), opset)
-                          : std::max<unsigned>(requiredInputs(node.op_type(), opset),
-                                               nc.numInputs());
-  for (unsigned i = 0; i < required; ++i)
-    if (!nc.has(i))
-      return nc.fail("required input " + Twine(i) + " is missing");
+  if (auto missing = missingRequiredInput(nc, opset))
+    return nc.fail("required input " + Twine(*missing) + " is missing");
   SmallVector<Value> results;
   if (failed(importer->second(nc, results)))
     return failure();
