@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -344,6 +345,7 @@ static ImporterTable allImporters() {
   addEinsumImporter(table);
   addDetImporter(table);
   addPoolIndexImporters(table);
+  addControlFlowImporters(table);
   addIndexingImporters(table);
   addQuantizeImporters(table);
   return table;
@@ -373,6 +375,9 @@ private:
   FailureOr<ElementsAttr> boundValue(StringRef name, StringRef spec, RankedTensorType type);
   void noteMissingConstant(Value v);
   LogicalResult importNode(const onnx::NodeProto &node, int index, int64_t opset);
+  FailureOr<SmallVector<Value>> importSubgraph(const NodeContext &parent,
+                                               const onnx::GraphProto &graph,
+                                               ArrayRef<Value> inputs, int64_t opset);
 
   MLIRContext *ctx;
   OpBuilder b;
@@ -514,6 +519,9 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
   }
   NodeContext nc(b, node, index, opset, file, std::move(inputs));
   nc.onMissingConstant = [this](Value v) { noteMissingConstant(v); };
+  nc.importGraph = [this, &nc, opset](const onnx::GraphProto &graph, ArrayRef<Value> inputs) {
+    return importSubgraph(nc, graph, inputs, opset);
+  };
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return nc.fail("operator domain '" + node.domain() + "' is not supported");
   auto importer = table.find(node.op_type());
@@ -537,6 +545,40 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
     values[node.output(i)] = results[i];
   }
   return success();
+}
+
+FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(const NodeContext &parent,
+                                                            const onnx::GraphProto &graph,
+                                                            ArrayRef<Value> inputs,
+                                                            int64_t opset) {
+  if (graph.input_size() != (int)inputs.size())
+    return (void)parent.fail("subgraph '" + graph.name() + "' takes " + Twine(graph.input_size()) +
+                             " inputs, not " + Twine(inputs.size())),
+           failure();
+  // The subgraph's names shadow the enclosing scope's only while it is imported.
+  llvm::StringMap<Value> enclosing = values;
+  auto restore = llvm::make_scope_exit([&] { values = std::move(enclosing); });
+  for (auto [formal, value] : llvm::zip(graph.input(), inputs))
+    values[formal.name()] = value;
+  Location loc = parent.loc;
+  for (const auto &init : graph.initializer()) {
+    std::string why;
+    auto attr = tensorToAttr(ctx, init, /*modelDir=*/"", why);
+    if (failed(attr))
+      return (void)parent.fail("subgraph initializer '" + init.name() + "': " + why), failure();
+    values[init.name()] = b.create<ConstantOp>(loc, *attr);
+  }
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(importNode(graph.node(i), i, opset)))
+      return (void)parent.fail("in subgraph '" + graph.name() + "'"), failure();
+  SmallVector<Value> outputs;
+  for (const auto &output : graph.output()) {
+    auto it = values.find(output.name());
+    if (it == values.end())
+      return (void)parent.fail("subgraph output '" + output.name() + "' is never computed"), failure();
+    outputs.push_back(it->second);
+  }
+  return outputs;
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {

@@ -82,6 +82,11 @@ public:
 
   /// Called with an operand that must be a compile-time constant but is not.
   std::function<void(Value)> onMissingConstant;
+  /// Imports a subgraph (an If branch, a Loop or Scan body) inline: its formal inputs
+  /// take `inputs`, the enclosing scopes' values stay visible, and its outputs return.
+  std::function<mlir::FailureOr<llvm::SmallVector<Value>>(const onnx::GraphProto &,
+                                                          llvm::ArrayRef<Value> inputs)>
+      importGraph;
 
 private:
   llvm::SmallVector<Value> inputs;
@@ -103,6 +108,7 @@ void addRecurrentImporters(ImporterTable &table);
 void addEinsumImporter(ImporterTable &table);
 void addDetImporter(ImporterTable &table);
 void addPoolIndexImporters(ImporterTable &table);
+void addControlFlowImporters(ImporterTable &table);
 void addIndexingImporters(ImporterTable &table);
 void addQuantizeImporters(ImporterTable &table);
 
