@@ -86,6 +86,33 @@ llvm::Error kiln::compileModel(MLIRContext &context, StringRef inputPath, String
   return compileModule(*module, inputPath, outputPath, emit, options);
 }
 
+/// Empty inputs and outputs carry no data, and the signature already records their
+/// shapes: as 1-D tensors of 0 elements they lower with a plain row-major layout (the
+/// bare-pointer calling convention refuses e.g. 3x0x5, whose strides are degenerate).
+static void flattenEmptyBoundaries(func::FuncOp main) {
+  auto flat = [](Type t) -> Type {
+    auto type = cast<RankedTensorType>(t);
+    return type.getNumElements() == 0 ? RankedTensorType::get({0}, type.getElementType()) : type;
+  };
+  OpBuilder b(main.getBody());
+  for (BlockArgument arg : main.getArguments()) {
+    if (flat(arg.getType()) == arg.getType())
+      continue;
+    auto type = cast<RankedTensorType>(arg.getType());
+    arg.replaceAllUsesWith(b.create<ConstantOp>(arg.getLoc(), DenseElementsAttr::get(type, ArrayRef<Attribute>{})));
+    arg.setType(flat(type));
+  }
+  main.walk([&](func::ReturnOp ret) {
+    b.setInsertionPoint(ret);
+    for (OpOperand &operand : ret->getOpOperands())
+      if (Type t = flat(operand.get().getType()); t != operand.get().getType())
+        operand.set(b.create<ConstantOp>(ret.getLoc(), DenseElementsAttr::get(cast<RankedTensorType>(t), ArrayRef<Attribute>{})));
+  });
+  SmallVector<Type> inputs(llvm::map_range(main.getArgumentTypes(), flat));
+  SmallVector<Type> results(llvm::map_range(main.getResultTypes(), flat));
+  main.setType(FunctionType::get(main.getContext(), inputs, results));
+}
+
 llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef outputPath,
                                 EmitKind emit, const CompilerOptions &options) {
   MLIRContext &context = *module.getContext();
@@ -98,6 +125,7 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
   if (failed(signature))
     return reported("unsupported model signature");
 
+  flattenEmptyBoundaries(main);
   // The signature now holds the I/O names; the lowered code needs no attributes.
   for (unsigned i = 0; i < main.getNumArguments(); ++i)
     main.removeArgAttr(i, "kiln.name");

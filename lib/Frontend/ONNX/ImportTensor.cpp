@@ -463,8 +463,6 @@ LogicalResult importConstantOfShape(NodeContext &c, SmallVectorImpl<Value> &out)
     et = t->type.getElementType();
     value = t->asDouble(0);
   }
-  if (llvm::is_contained(*shape, 0))
-    return c.fail("empty tensors are not supported");
   ConstantTensor t = ConstantTensor::zeros(RankedTensorType::get(*shape, et));
   if (t.isFloat())
     std::fill(t.floats.begin(), t.floats.end(), value);

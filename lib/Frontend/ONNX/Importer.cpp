@@ -374,6 +374,7 @@ private:
   FailureOr<RankedTensorType> valueType(const onnx::ValueInfoProto &info);
   FailureOr<ElementsAttr> boundValue(StringRef name, StringRef spec, RankedTensorType type);
   void noteMissingConstant(Value v);
+  Value emptyAsConstant(Value v);
   LogicalResult importNode(const onnx::NodeProto &node, int index, int64_t opset);
   FailureOr<SmallVector<Value>> importSubgraph(const NodeContext &parent,
                                                const onnx::GraphProto &graph,
@@ -537,14 +538,18 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index, 
       continue;
     if (i >= (int)results.size() || !results[i])
       return nc.fail("output " + Twine(i) + " ('" + node.output(i) + "') is not supported");
-    // Empty tensors exist only as compile-time constants (shape arithmetic).
-    if (cast<RankedTensorType>(results[i].getType()).getNumElements() == 0 &&
-        !results[i].getDefiningOp<ConstantOp>())
-      return nc.fail("output " + Twine(i) + " is empty; empty tensors are only supported as "
-                     "compile-time constants");
-    values[node.output(i)] = results[i];
+    values[node.output(i)] = emptyAsConstant(results[i]);
   }
   return success();
+}
+
+/// An empty tensor has no data, so its type says all: as a constant it folds away and
+/// no kernel ever sees a zero-sized buffer (only inputs and outputs may be empty).
+Value GraphImporter::emptyAsConstant(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getNumElements() != 0 || v.getDefiningOp<ConstantOp>())
+    return v;
+  return b.create<ConstantOp>(v.getLoc(), DenseElementsAttr::get(type, ArrayRef<Attribute>{}));
 }
 
 FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(const NodeContext &parent,
@@ -621,10 +626,6 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
       boundValues.emplace_back(input.name(), *value);
       continue;
     }
-    if (type->getNumElements() == 0 && !options.bindableInputs.contains(input.name()))
-      return (void)error("graph value '" + input.name() + "' is empty (a zero dimension); empty "
-                         "inputs are only supported when bound to a value"),
-             nullptr;
     argTypes.push_back(*type);
     argNames.push_back(input.name());
   }
@@ -637,7 +638,7 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
   Block *entry = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     func.setArgAttr(i, "kiln.name", b.getStringAttr(name));
-    values[name] = entry->getArgument(i);
+    values[name] = emptyAsConstant(entry->getArgument(i));
   }
   b.setInsertionPointToStart(entry);
   for (auto &[name, value] : boundValues)
@@ -683,10 +684,6 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
                   computed + " its nodes compute");
       return nullptr;
     }
-    if (cast<RankedTensorType>(it->second.getType()).getNumElements() == 0) {
-      (void)error("graph output '" + output.name() + "' is empty; empty outputs are not supported");
-      return nullptr;
-    }
     results.push_back(it->second);
     resultTypes.push_back(it->second.getType());
   }
@@ -694,12 +691,6 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
     (void)error("the graph has no outputs");
     return nullptr;
   }
-  for (auto [type, name] : llvm::zip(argTypes, argNames))
-    if (cast<RankedTensorType>(type).getNumElements() == 0) {
-      (void)error("graph value '" + name + "' is empty (a zero dimension); empty inputs are "
-                  "only supported where an op reads them at compile time");
-      return nullptr;
-    }
   b.create<func::ReturnOp>(loc, results);
   func.setType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
