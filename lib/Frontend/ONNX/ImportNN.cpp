@@ -425,15 +425,6 @@ template <typename OpTy> LogicalResult importArgReduce(NodeContext &c, SmallVect
   return success();
 }
 
-/// A constant i64 tensor of `rank` dimensions, all 1 but `axis` of size n, counting 0..n-1.
-Value iotaAlong(NodeContext &c, int64_t n, int64_t axis, int64_t rank) {
-  SmallVector<int64_t> shape(rank, 1), values(n);
-  shape[axis] = n;
-  std::iota(values.begin(), values.end(), 0);
-  return c.create<ConstantOp>(
-      DenseElementsAttr::get(RankedTensorType::get(shape, c.b.getI64Type()), ArrayRef<int64_t>(values)));
-}
-
 /// Hardmax: 1 where the first maximum along the axis is, 0 elsewhere.
 LogicalResult importHardmax(NodeContext &c, SmallVectorImpl<Value> &out) {
   auto view = softmaxView(c);
@@ -444,7 +435,7 @@ LogicalResult importHardmax(NodeContext &c, SmallVectorImpl<Value> &out) {
   auto xt = cast<RankedTensorType>(x.getType());
   Value arg = c.create<ArgMaxOp>(x, c.b.getI64IntegerAttr(axis), c.b.getBoolAttr(true),
                                  c.b.getBoolAttr(false));
-  Value hit = c.create<CompareOp>(iotaAlong(c, xt.getDimSize(axis), axis, xt.getRank()), arg,
+  Value hit = c.create<CompareOp>(c.positions(xt.getRank(), axis, xt.getDimSize(axis)), arg,
                                   c.b.getStringAttr("eq"));
   out.push_back(c.reshape(c.cast(hit, xt.getElementType()), shape));
   return success();
