@@ -591,6 +591,12 @@ OwningOpRef<ModuleOp> GraphImporter::run(const onnx::ModelProto &model) {
   for (const auto &entry : model.opset_import())
     if (entry.domain().empty() || entry.domain() == "ai.onnx")
       opset = entry.version();
+  if (opset < 0 && model.opset_import_size()) {
+    const auto &other = model.opset_import(0);
+    (void)error("the model imports no opset of the default domain, only '" + other.domain() +
+                "' version " + Twine(other.version()) + "; other domains are not supported");
+    return nullptr;
+  }
   if (opset < kMinOpset || opset > kMaxOpset) {
     (void)error("opset " + Twine(opset) + " of the default domain is outside the supported range " +
                 Twine(kMinOpset) + " to " + Twine(kMaxOpset));
