@@ -21,3 +21,11 @@ import subprocess
 if subprocess.call(["/usr/bin/python3", "-c", "import torch, torchvision"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("torch")
+
+# PTX is checked by ptxas wherever the CUDA toolkit is installed (DESIGN: never only
+# on GPU machines).
+import shutil
+ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

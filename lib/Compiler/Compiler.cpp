@@ -4,11 +4,14 @@
 #include "kiln/Compiler/Signature.h"
 #include "kiln/Dialect/Kiln/KilnDialect.h"
 #include "kiln/Target/CPU/CPUTarget.h"
+#include "kiln/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -29,6 +32,9 @@ std::optional<EmitKind> kiln::parseEmitKind(StringRef name) {
       .Case("llvm-dialect", EmitKind::LLVMDialect)
       .Case("llvm", EmitKind::LLVMIR)
       .Case("asm", EmitKind::Assembly)
+      .Case("gpu", EmitKind::GPU)
+      .Case("nvvm", EmitKind::NVVM)
+      .Case("ptx", EmitKind::PTX)
       .Default(std::nullopt);
 }
 
@@ -36,6 +42,9 @@ std::unique_ptr<MLIRContext> kiln::createCompilerContext() {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // The CUDA target serializes kernels through LLVM IR in process.
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<KilnDialect>();
   auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   context->loadDialect<KilnDialect, func::FuncDialect>();
@@ -113,6 +122,26 @@ static void flattenEmptyBoundaries(func::FuncOp main) {
   main.setType(FunctionType::get(main.getContext(), inputs, results));
 }
 
+/// The CUDA half of compileModule, from linalg on: kernels, NVVM, PTX.
+static llvm::Error compileForCUDA(ModuleOp module, StringRef outputPath, EmitKind emit,
+                                  const CompilerOptions &options) {
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildGPUMappingPipeline(pm, options); })))
+    return reported("mapping to the GPU failed");
+  if (emit == EmitKind::GPU)
+    return writeFile(outputPath, printModule(module));
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildNVVMPipeline(pm, options); })))
+    return reported("lowering the kernels to NVVM failed");
+  if (emit == EmitKind::NVVM)
+    return writeFile(outputPath, printModule(module));
+  if (emit != EmitKind::PTX)
+    return reported("the CUDA target writes --emit=gpu, nvvm or ptx so far; CUDA artifacts "
+                    "(host code and runtime) are not implemented yet");
+  auto ptx = emitKernelPTX(module, options);
+  if (!ptx)
+    return ptx.takeError();
+  return writeFile(outputPath, *ptx);
+}
+
 llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef outputPath,
                                 EmitKind emit, const CompilerOptions &options) {
   MLIRContext &context = *module.getContext();
@@ -140,6 +169,10 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
     return reported("lowering to linalg failed");
   if (emit == EmitKind::Linalg)
     return writeFile(outputPath, printModule(module));
+  if (options.target == Target::CUDA)
+    return compileForCUDA(module, outputPath, emit, options);
+  if (emit == EmitKind::GPU || emit == EmitKind::NVVM || emit == EmitKind::PTX)
+    return reported("--emit=gpu, nvvm and ptx need --target=cuda");
   if (failed(runPipeline(module, [&](OpPassManager &pm) { buildCPULoweringPipeline(pm, options); })))
     return reported("lowering to the LLVM dialect failed");
   if (auto err = addEntryPoint(module, signature->serialize(), options))

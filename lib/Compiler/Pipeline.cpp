@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -24,26 +26,30 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
     pm.addNestedPass<func::FuncOp>(createKilnFuse());
 }
 
-void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &) {
+void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options) {
   pm.addPass(createKilnOutlineFusions());
   pm.addPass(createConvertKilnToLinalg());
   pm.addPass(createCanonicalizerPass());
   // Inside each outlined fusion, chains of elementwise generics become one loop nest,
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());
-  pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
+  // Loop order and row tiling for CPU caches and vector units.
+  if (options.target == Target::CPU) {
+    pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());
+    pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
+  }
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) {
+/// Tensors become buffers; results become caller-provided buffers (the runtime passes
+/// output memory in), and buffers are freed where their last use is.
+static void addBufferization(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Results become caller-provided buffers: the runtime passes output memory in.
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
@@ -51,6 +57,10 @@ void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) 
   // Per-tile scratch buffers are allocated once per call, not once per tile.
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) {
+  addBufferization(pm);
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -81,6 +91,38 @@ void kiln::buildCPUPipeline(OpPassManager &pm, const CompilerOptions &options) {
   buildCPULoweringPipeline(pm, options);
 }
 
+void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
+  addBufferization(pm);
+  // Every copy and every linalg op becomes a parallel loop nest, then a kernel.
+  pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies(KilnLowerStridedCopiesOptions{true}));
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // No canonicalization in between: it would merge the block and thread loops again.
+  pm.addNestedPass<func::FuncOp>(createKilnTileForGPU());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // Constants and index arithmetic move into the kernels instead of becoming parameters.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createKilnGatherGPUKernels());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void kiln::buildNVVMPipeline(OpPassManager &pm, const CompilerOptions &options) {
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createKilnApproximateMath());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  // The target attribute records the architecture in --emit=nvvm; PTX itself comes
+  // from kiln::emitKernelPTX.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.cudaArch;
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+}
+
 void kiln::registerPipelines() {
   static CompilerOptions defaults;
   PassPipelineRegistration<>("kiln-graph-pipeline", "Kiln graph passes: decompose, fold, fuse",
@@ -91,6 +133,11 @@ void kiln::registerPipelines() {
   PassPipelineRegistration<>("kiln-cpu-lowering-pipeline",
                              "Bufferize and lower linalg to the LLVM dialect",
                              [](OpPassManager &pm) { buildCPULoweringPipeline(pm, defaults); });
+  PassPipelineRegistration<>("kiln-gpu-mapping-pipeline",
+                             "Bufferize, map loop nests to GPU blocks and threads, outline kernels",
+                             [](OpPassManager &pm) { buildGPUMappingPipeline(pm, defaults); });
+  PassPipelineRegistration<>("kiln-nvvm-pipeline", "Lower the kernels to NVVM for sm_90",
+                             [](OpPassManager &pm) { buildNVVMPipeline(pm, defaults); });
   PassPipelineRegistration<>("kiln-cpu-pipeline",
                              "The whole CPU pipeline, kiln to the LLVM dialect",
                              [](OpPassManager &pm) { buildCPUPipeline(pm, defaults); });

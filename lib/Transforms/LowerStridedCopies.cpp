@@ -15,11 +15,12 @@ using namespace mlir;
 
 namespace {
 struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
-  using OpRewritePattern::OpRewritePattern;
+  StridedCopyToLinalg(MLIRContext *ctx, bool allCopies) : OpRewritePattern(ctx), allCopies(allCopies) {}
+  bool allCopies;
   LogicalResult matchAndRewrite(memref::CopyOp op, PatternRewriter &rewriter) const override {
     auto source = cast<MemRefType>(op.getSource().getType());
     auto target = cast<MemRefType>(op.getTarget().getType());
-    if (source.getLayout().isIdentity() && target.getLayout().isIdentity())
+    if (!allCopies && source.getLayout().isIdentity() && target.getLayout().isIdentity())
       return rewriter.notifyMatchFailure(op, "contiguous copies lower to memcpy");
     rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
     return success();
@@ -27,9 +28,10 @@ struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
 };
 
 struct KilnLowerStridedCopies : kiln::impl::KilnLowerStridedCopiesBase<KilnLowerStridedCopies> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<StridedCopyToLinalg>(&getContext());
+    patterns.add<StridedCopyToLinalg>(&getContext(), allCopies);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -12,3 +12,9 @@ func.func @copies(%a: memref<4xf32>, %b: memref<8xf32>, %c: memref<4xf32>) {
   memref.copy %a, %c : memref<4xf32> to memref<4xf32>
   return
 }
+
+// With all-copies (the GPU pipeline), contiguous copies become linalg.copy too.
+// RUN: kiln-opt %s -kiln-lower-strided-copies=all-copies | FileCheck %s --check-prefix=ALL
+// ALL-LABEL: func @copies
+// ALL-COUNT-2: linalg.copy
+// ALL-NOT: memref.copy

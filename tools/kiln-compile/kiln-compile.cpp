@@ -1,6 +1,7 @@
 // kiln-compile: compiles an ONNX model (or kiln-dialect MLIR) to a shared library, an
 // object file with a C header, or the text of any pipeline stage.
 #include "kiln/Compiler/Compiler.h"
+#include "kiln/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
@@ -19,8 +20,12 @@ static cl::opt<std::string> emit(
     "emit", cl::init("so"),
     cl::desc("What to write: so (shared library for kiln-run and the runtime, default), obj "
              "(object + C header, no runtime needed), import (kiln dialect as imported), kiln (after "
-             "graph passes and fusion), linalg, llvm-dialect, llvm, asm"),
+             "graph passes and fusion), linalg, llvm-dialect, llvm, asm; with --target=cuda: gpu (kernels "
+             "outlined), nvvm, ptx"),
     cl::cat(category));
+static cl::opt<std::string> target("target", cl::init("cpu"),
+                                   cl::desc("cpu (default) or cuda[:sm_XX] (sm_70 to sm_90a, default sm_90)"),
+                                   cl::cat(category));
 static cl::opt<std::string> triple("target-triple", cl::desc("LLVM target triple (default: host)"),
                                    cl::cat(category));
 static cl::opt<std::string> cpu("target-cpu", cl::desc("Target CPU, e.g. znver3 (default: host CPU with its features)"),
@@ -82,6 +87,20 @@ int main(int argc, char **argv) {
     importOptions.boundInputs[inputName] = value.str();
   }
   kiln::CompilerOptions options;
+  auto [targetName, arch] = StringRef(target).split(':');
+  if (targetName == "cuda") {
+    options.target = kiln::Target::CUDA;
+    if (!arch.empty())
+      options.cudaArch = arch.str();
+    if (!kiln::isSupportedCUDAArch(options.cudaArch)) {
+      errs() << "kiln-compile: error: unsupported CUDA architecture '" << options.cudaArch
+             << "' (supported: " << kiln::supportedCUDAArchs() << ")\n";
+      return 2;
+    }
+  } else if (targetName != "cpu" || !arch.empty()) {
+    errs() << "kiln-compile: error: unknown --target=" << target << " (want cpu or cuda[:sm_XX])\n";
+    return 2;
+  }
   options.targetTriple = triple;
   options.targetCPU = cpu;
   options.optLevel = std::min(optLevel.getValue(), 3u);

@@ -19,9 +19,13 @@ enum class EmitKind {
   LLVMDialect,   ///< the LLVM dialect, entry point added
   LLVMIR,        ///< optimized LLVM IR
   Assembly,      ///< target assembly
+  GPU,           ///< CUDA: host code launching kernels outlined into a gpu.module
+  NVVM,          ///< CUDA: kernels in the NVVM dialect, target attached
+  PTX,           ///< CUDA: the kernels' PTX
 };
 
-/// Parses "so", "obj", "import", "kiln", "linalg", "llvm-dialect", "llvm", "asm".
+/// Parses "so", "obj", "import", "kiln", "linalg", "llvm-dialect", "llvm", "asm",
+/// "gpu", "nvvm", "ptx".
 std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 
 /// Creates a context with every dialect and interface the compiler needs.

@@ -6,10 +6,17 @@
 
 namespace kiln {
 
+enum class Target { CPU, CUDA };
+
 struct CompilerOptions {
+  Target target = Target::CPU;
+  /// CUDA: the GPU architecture the kernels are generated for (sm_70 to sm_90a).
+  std::string cudaArch = "sm_90";
   /// LLVM target triple and CPU; empty means the host.
   std::string targetTriple;
   std::string targetCPU;
+  /// LLVM target features; empty means the host's (for the host) or the CPU's default.
+  std::string targetFeatures;
   /// LLVM optimization level for the generated code (0-3).
   unsigned optLevel = 3;
   /// Form kiln.fusion regions (off: every op is its own function).

@@ -16,8 +16,16 @@ void buildCPULoweringPipeline(mlir::OpPassManager &pm, const CompilerOptions &op
 /// All three: what kiln-compile runs before translating to LLVM IR.
 void buildCPUPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
 
+/// CUDA: bufferize, map every parallel loop nest onto blocks and threads, outline the
+/// kernels into one gpu.module (the host code only allocates and launches).
+void buildGPUMappingPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+/// CUDA: lower the kernels to the NVVM dialect (math expanded, so no libdevice) and
+/// attach the NVPTX target. kiln::emitKernelPTX then writes their PTX.
+void buildNVVMPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
+
 /// Registers kiln-graph-pipeline, kiln-linalg-pipeline, kiln-cpu-lowering-pipeline
-/// and kiln-cpu-pipeline with the pass registry.
+/// kiln-cpu-pipeline, kiln-gpu-mapping-pipeline and kiln-nvvm-pipeline with the pass
+/// registry.
 void registerPipelines();
 
 } // namespace kiln

@@ -105,7 +105,63 @@ def KilnLowerStridedCopies : Pass<"kiln-lower-strided-copies", "mlir::func::Func
     linalg.copy ins(%a : memref<4xf32>) outs(%b : memref<4xf32, strided<[1], offset: 2>>)
     ```
   }];
+  let options = [
+    Option<"allCopies", "all-copies", "bool", /*default=*/"false",
+           "Rewrite contiguous copies too (on the GPU every copy is a kernel)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
+  let summary = "Shape each outermost scf.parallel into blocks of threads";
+  let description = [{
+    Every outermost `scf.parallel` (from `convert-linalg-to-parallel-loops`) is collapsed
+    into one dimension, then tiled by `threads-per-block`; the tile loop is mapped to
+    block x and the inner loop to thread x (the mapping attribute that
+    `convert-parallel-loops-to-gpu` reads). Because the collapsed
+    index runs over the loop nest row-major, consecutive threads touch consecutive
+    elements of the innermost dimension: loads and stores of row-major buffers are
+    coalesced, and no dimension is left unmapped when a loop has more than three.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c300) step (%c1, %c1) { ... }
+    // becomes: for 19200 points, 75 blocks of 256 threads
+    scf.parallel (%b) = (%c0) to (%c19200) step (%c256) {
+      scf.parallel (%t) = (%c0) to (%c256) step (%c1) { ... %i = (%b + %t) / 300 ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads of each block">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect"];
+}
+
+def KilnApproximateMath : Pass<"kiln-approximate-math"> {
+  let summary = "Expand math functions into arithmetic and polynomial approximations";
+  let description = [{
+    Kernels must not call libdevice (which only the CUDA toolkit ships), so that PTX
+    can be generated on any machine: hyperbolic, power and similar functions are
+    expanded into exp and log, and exp, log, tanh, erf, sin, cos, atan and friends
+    become MLIR's polynomial approximations (f16 and bf16 computed in f32). What is
+    left (sqrt, fma, abs, floor) lowers to NVVM intrinsics.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def KilnGatherGPUKernels : Pass<"kiln-gather-gpu-kernels", "mlir::ModuleOp"> {
+  let summary = "Check that all computation is in kernels; put the kernels in one module";
+  let description = [{
+    After `gpu-kernel-outlining`, host functions may only allocate, call and launch:
+    an element access left outside a kernel (a loop the GPU mapping did not cover)
+    would read device memory on the host, so it is an error naming the op. The
+    outlined `gpu.module`s, one per kernel, are merged into one, `@kiln_kernels`,
+    which becomes one PTX file and one module load at run time.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif

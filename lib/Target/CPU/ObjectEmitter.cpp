@@ -41,7 +41,7 @@ createTargetMachine(const kiln::CompilerOptions &options) {
   if (!target)
     return llvm::createStringError("unknown target triple '" + triple.str() + "': " + error);
   std::string cpu = options.targetCPU;
-  std::string features;
+  std::string features = options.targetFeatures;
   if (cpu.empty() && host) {
     cpu = llvm::sys::getHostCPUName().str();
     llvm::SubtargetFeatures f;

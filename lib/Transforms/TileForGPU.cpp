@@ -1,0 +1,86 @@
+// kiln-tile-for-gpu: each outermost scf.parallel becomes a 1-D loop of blocks around a
+// 1-D loop of threads, mapped to block x and thread x.
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNTILEFORGPU
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// The loop's iteration count when its bounds and steps are constants.
+std::optional<int64_t> staticTripCount(scf::ParallelOp loop) {
+  int64_t total = 1;
+  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    auto l = getConstantIntValue(lb), u = getConstantIntValue(ub), s = getConstantIntValue(step);
+    if (!l || !u || !s || *s <= 0)
+      return std::nullopt;
+    total *= (*u - *l + *s - 1) / *s;
+  }
+  return total;
+}
+
+struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
+  using Base::Base;
+  /// Maps every dimension of `loop` to `processor` (only 1-D loops use BlockX/ThreadX).
+  void map(scf::ParallelOp loop, gpu::Processor processor) {
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(1, &getContext());
+    SmallVector<gpu::ParallelLoopDimMappingAttr> dims(
+        loop.getNumLoops(), gpu::ParallelLoopDimMappingAttr::get(&getContext(), processor, identity, identity));
+    (void)gpu::setMappingAttr(loop, dims);
+  }
+
+  SmallVector<scf::ParallelOp> outermostLoops() {
+    SmallVector<scf::ParallelOp> loops;
+    getOperation().walk([&](scf::ParallelOp loop) {
+      if (!loop->getParentOfType<scf::ParallelOp>())
+        loops.push_back(loop);
+    });
+    return loops;
+  }
+
+  void runOnOperation() override {
+    // Trip counts are read before collapsing, whose new bounds are unfolded products;
+    // collapsing replaces each loop in place, so the order of the loops stays.
+    SmallVector<int64_t> trips;
+    for (scf::ParallelOp loop : outermostLoops()) {
+      auto count = staticTripCount(loop);
+      if (!count) {
+        loop.emitError("parallel loop with dynamic bounds cannot be mapped to the GPU");
+        return signalPassFailure();
+      }
+      trips.push_back(*count);
+    }
+    IRRewriter rewriter(&getContext());
+    for (scf::ParallelOp loop : outermostLoops())
+      if (loop.getNumLoops() > 1) {
+        std::vector<unsigned> all(loop.getNumLoops());
+        std::iota(all.begin(), all.end(), 0);
+        rewriter.setInsertionPoint(loop);
+        collapseParallelLoops(rewriter, loop, {all});
+      }
+    for (auto [loop, count] : llvm::zip(outermostLoops(), trips)) {
+      int64_t threads = std::min<int64_t>(threadsPerBlock, std::max<int64_t>(count, 1));
+      auto [blocks, lanes] = scf::tileParallelLoop(loop, {threads}, /*noMinMaxBounds=*/true);
+      // Parallel loops nested deeper (none come from linalg today) run sequentially.
+      lanes.getBody()->walk([&](scf::ParallelOp nested) { map(nested, gpu::Processor::Sequential); });
+      map(blocks, gpu::Processor::BlockX);
+      map(lanes, gpu::Processor::ThreadX);
+    }
+    // Fold the bound arithmetic that collapsing and tiling leave. Folding only: the
+    // scf.parallel canonicalization would merge the block and thread loops again.
+    (void)applyPatternsGreedily(getOperation(), FrozenRewritePatternSet());
+  }
+};
+
+} // namespace
