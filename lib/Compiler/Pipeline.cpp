@@ -95,6 +95,8 @@ void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
   addBufferization(pm);
   // Every copy and every linalg op becomes a parallel loop nest, then a kernel.
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies(KilnLowerStridedCopiesOptions{true}));
+  pm.addNestedPass<func::FuncOp>(
+      createKilnReorderContractionLoops(KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // No canonicalization in between: it would merge the block and thread loops again.
   pm.addNestedPass<func::FuncOp>(createKilnTileForGPU());

@@ -42,14 +42,31 @@ SmallVector<unsigned> contiguousLast(linalg::GenericOp op) {
   return {};
 }
 
+/// For the GPU: every parallel loop before every reduction loop, each group in its
+/// order, so the parallel loops form one nest that maps onto threads. Empty when the
+/// order is already so.
+SmallVector<unsigned> parallelFirst(linalg::GenericOp op) {
+  auto iterators = op.getIteratorTypesArray();
+  SmallVector<unsigned> order;
+  for (auto kind : {utils::IteratorType::parallel, utils::IteratorType::reduction})
+    for (unsigned i = 0; i < iterators.size(); ++i)
+      if (iterators[i] == kind)
+        order.push_back(i);
+  for (unsigned i = 0; i < order.size(); ++i)
+    if (order[i] != i)
+      return order;
+  return {};
+}
+
 struct KilnReorderContractionLoops
     : kiln::impl::KilnReorderContractionLoopsBase<KilnReorderContractionLoops> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> ops;
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops) {
-      SmallVector<unsigned> order = contiguousLast(op);
+      SmallVector<unsigned> order = parallelOuter ? parallelFirst(op) : contiguousLast(op);
       if (order.empty())
         continue;
       rewriter.setInsertionPoint(op);

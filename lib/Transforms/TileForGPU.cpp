@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
@@ -49,7 +50,46 @@ struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
     return loops;
   }
 
+  /// Element work left outside any scf.parallel (a reduction of a whole tensor, a
+  /// rank-0 copy) becomes a single-iteration parallel loop: a one-thread kernel. Such
+  /// work is a run of serial loops, loads, stores and the arithmetic between them.
+  static bool isSerialWork(Operation &op) {
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      return loop.getNumResults() == 0;
+    if (isa<memref::LoadOp, memref::StoreOp>(op))
+      return true;
+    return op.getDialect() && op.getDialect()->getNamespace() == "arith" &&
+           !isa<arith::ConstantOp>(op);
+  }
+
+  void wrapSerialWork() {
+    SmallVector<SmallVector<Operation *>> runs(1);
+    for (Operation &op : getOperation().getBody().getOps()) {
+      if (isSerialWork(op))
+        runs.back().push_back(&op);
+      else if (!runs.back().empty())
+        runs.emplace_back();
+    }
+    for (auto &run : runs) {
+      // Only runs with a store or loop do work; results used after the run stay.
+      bool works = llvm::any_of(run, [](Operation *op) { return isa<memref::StoreOp, scf::ForOp>(op); });
+      bool escapes = llvm::any_of(run, [&](Operation *op) {
+        return llvm::any_of(op->getUsers(), [&](Operation *user) { return !llvm::is_contained(run, user); });
+      });
+      if (!works || escapes)
+        continue;
+      OpBuilder b(run.front());
+      Location loc = run.front()->getLoc();
+      Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+      Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+      auto wrapper = b.create<scf::ParallelOp>(loc, ValueRange{zero}, ValueRange{one}, ValueRange{one});
+      for (Operation *op : run)
+        op->moveBefore(wrapper.getBody()->getTerminator());
+    }
+  }
+
   void runOnOperation() override {
+    wrapSerialWork();
     // Trip counts are read before collapsing, whose new bounds are unfolded products;
     // collapsing replaces each loop in place, so the order of the loops stays.
     SmallVector<int64_t> trips;

@@ -36,3 +36,20 @@ func.func @row_sum(%a: tensor<4x8xf32>, %c: tensor<4xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// With parallel-first (the GPU pipeline), a reduction in the middle of the loops moves
+// after every parallel loop, for single-input reductions too.
+// RUN: kiln-opt %s -split-input-file -kiln-reorder-contraction-loops=parallel-first | FileCheck %s --check-prefix=GPU
+// GPU-LABEL: func @middle_reduction
+// GPU: iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+#in = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+func.func @middle_reduction(%x: tensor<3x4x1x5xf32>, %init: tensor<3x1x5xf32>) -> tensor<3x1x5xf32> {
+  %r = linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction", "parallel", "parallel"]}
+      ins(%x : tensor<3x4x1x5xf32>) outs(%init : tensor<3x1x5xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<3x1x5xf32>
+  return %r : tensor<3x1x5xf32>
+}

@@ -41,3 +41,21 @@ func.func @small(%out: memref<10xf32>) {
   }
   return
 }
+
+// A serial loop outside any parallel loop runs as one thread.
+// CHECK-LABEL: func @serial
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c1) step (%c1)
+// CHECK: scf.parallel (%{{.+}}) = (%c0) to (%c1) step (%c1)
+// CHECK: scf.for
+func.func @serial(%out: memref<f32>, %in: memref<10xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c10 = arith.constant 10 : index
+  scf.for %i = %c0 to %c10 step %c1 {
+    %v = memref.load %in[%i] : memref<10xf32>
+    %a = memref.load %out[] : memref<f32>
+    %s = arith.addf %a, %v : f32
+    memref.store %s, %out[] : memref<f32>
+  }
+  return
+}

@@ -88,6 +88,11 @@ def KilnReorderContractionLoops : Pass<"kiln-reorder-contraction-loops", "mlir::
     ```
     Generics with one input (plain reductions) keep their order.
   }];
+  let options = [
+    Option<"parallelOuter", "parallel-first", "bool", /*default=*/"false",
+           "Instead, order every generic's parallel loops before its reductions (the GPU "
+           "maps the parallel nest onto threads; reductions stay loops in each thread)">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
@@ -122,6 +127,8 @@ def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
     index runs over the loop nest row-major, consecutive threads touch consecutive
     elements of the innermost dimension: loads and stores of row-major buffers are
     coalesced, and no dimension is left unmapped when a loop has more than three.
+    A loop left outside any `scf.parallel` (a reduction of a whole tensor has no
+    parallel dimension) first becomes a single-iteration one: a one-thread kernel.
 
     ```mlir
     scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c300) step (%c1, %c1) { ... }
