@@ -114,7 +114,9 @@ void kiln::buildNVVMPipeline(OpPassManager &pm, const CompilerOptions &options) 
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createKilnApproximateMath());
-  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.useBarePtrCallConv = true; // one pointer per buffer: kernels stay within the parameter limit
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));
   pm.addPass(createReconcileUnrealizedCastsPass());
   // The target attribute records the architecture in --emit=nvvm; PTX itself comes
   // from kiln::emitKernelPTX.

@@ -65,6 +65,8 @@ struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
   void wrapSerialWork() {
     SmallVector<SmallVector<Operation *>> runs(1);
     for (Operation &op : getOperation().getBody().getOps()) {
+      if (isa<arith::ConstantOp>(op)) // constants stay outside and do not end a run
+        continue;
       if (isSerialWork(op))
         runs.back().push_back(&op);
       else if (!runs.back().empty())
