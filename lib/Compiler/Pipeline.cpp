@@ -95,8 +95,11 @@ void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
   addBufferization(pm);
   // Every copy and every linalg op becomes a parallel loop nest, then a kernel.
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies(KilnLowerStridedCopiesOptions{true}));
+  // Named ops (pooling, matmul, conv) become generics, so the passes below see all.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(
       createKilnReorderContractionLoops(KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
+  pm.addNestedPass<func::FuncOp>(createKilnGPUBlockReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // No canonicalization in between: it would merge the block and thread loops again.
   pm.addNestedPass<func::FuncOp>(createKilnTileForGPU());

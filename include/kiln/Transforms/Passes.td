@@ -159,6 +159,37 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::FuncOp"> {
+  let summary = "Reduce with whole thread blocks: shared memory and warp shuffles";
+  let description = [{
+    A reduction generic on buffers (softmax's max and sum, layer norm's mean, global
+    pooling; not contractions, whose operands vary along the reduction through
+    different maps)
+    whose reduced extent is at least `min-reduction` becomes a `gpu.launch` with one
+    block per output element. Each of the block's threads folds every
+    `blockDim`-th element into a partial result, starting from the combiner's
+    identity; `gpu.all_reduce` combines the partials (the NVVM lowering uses warp
+    shuffles and shared memory), and thread 0 folds the total into the output, which
+    holds the generic's initial value.
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "reduction"]} ins(%x : memref<4x1000xf32>) outs(%y : memref<4xf32>)
+    // becomes
+    gpu.launch blocks(4, 1, 1) threads(256, 1, 1) {
+      %p = scf.for %r = %tid to %c1000 step %c256 iter_args(%acc = %zero) ... // partial
+      %t = gpu.all_reduce add %p uniform
+      scf.if %tid == 0 { %y[%b] = %y[%b] + %t }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minReduction", "min-reduction", "int64_t", /*default=*/"32",
+           "Smallest reduced extent worth a block (smaller ones stay one thread each)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];
+}
+
 def KilnGatherGPUKernels : Pass<"kiln-gather-gpu-kernels", "mlir::ModuleOp"> {
   let summary = "Check that all computation is in kernels; put the kernels in one module";
   let description = [{

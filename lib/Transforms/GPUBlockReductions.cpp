@@ -1,0 +1,193 @@
+// kiln-gpu-block-reductions: a reduction generic becomes a gpu.launch with one block
+// per output element; the block's threads stride over the reduced elements and combine
+// their partial results with gpu.all_reduce (warp shuffles and shared memory).
+#include "kiln/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUBLOCKREDUCTIONS
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// How the generic combines each element into its output: the combining op, its
+/// identity and the matching gpu.all_reduce operation.
+struct Combiner {
+  Operation *op;
+  unsigned accIndex; // which operand of op is the accumulator
+  Value element;     // the other operand
+  arith::AtomicRMWKind kind;
+  gpu::AllReduceOperation reduce;
+};
+
+std::optional<Combiner> matchCombiner(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  BlockArgument acc = body.getArgument(op.getNumDpsInputs());
+  Operation *combine = body.getTerminator()->getOperand(0).getDefiningOp();
+  if (!combine || combine->getNumOperands() != 2 || !acc.hasOneUse() ||
+      acc.getUses().begin()->getOwner() != combine)
+    return std::nullopt;
+  unsigned accIndex = combine->getOperand(0) == acc ? 0 : 1;
+  Value element = combine->getOperand(1 - accIndex);
+  using K = arith::AtomicRMWKind;
+  using R = gpu::AllReduceOperation;
+  auto make = [&](K kind, R reduce) { return Combiner{combine, accIndex, element, kind, reduce}; };
+  return llvm::TypeSwitch<Operation *, std::optional<Combiner>>(combine)
+      .Case([&](arith::AddFOp) { return make(K::addf, R::ADD); })
+      .Case([&](arith::MulFOp) { return make(K::mulf, R::MUL); })
+      .Case([&](arith::MaximumFOp) { return make(K::maximumf, R::MAXIMUMF); })
+      .Case([&](arith::MinimumFOp) { return make(K::minimumf, R::MINIMUMF); })
+      .Case([&](arith::MaxNumFOp) { return make(K::maxnumf, R::MAXNUMF); })
+      .Case([&](arith::MinNumFOp) { return make(K::minnumf, R::MINNUMF); })
+      .Case([&](arith::AddIOp) { return make(K::addi, R::ADD); })
+      .Case([&](arith::MaxSIOp) { return make(K::maxs, R::MAXSI); })
+      .Case([&](arith::MinSIOp) { return make(K::mins, R::MINSI); })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBlockReductions> {
+  using Base::Base;
+
+  /// Index values of `linear` split over `sizes` (row-major).
+  static SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> sizes) {
+    SmallVector<Value> ivs(sizes.size());
+    for (int64_t d = sizes.size() - 1; d >= 0; --d) {
+      Value size = b.create<arith::ConstantIndexOp>(loc, sizes[d]);
+      ivs[d] = b.create<arith::RemUIOp>(loc, linear, size);
+      linear = b.create<arith::DivUIOp>(loc, linear, size);
+    }
+    return ivs;
+  }
+
+  /// The combiner applied to an accumulator and an element.
+  static Value combine(OpBuilder &b, const Combiner &c, Value acc, Value element) {
+    IRMapping mapping;
+    mapping.map(c.op->getOperand(c.accIndex), acc);
+    mapping.map(c.op->getOperand(1 - c.accIndex), element);
+    return b.clone(*c.op, mapping)->getResult(0);
+  }
+
+  /// The element of `operand` (indexed by `map`) at loop indices `ivs`.
+  static Value load(OpBuilder &b, Location loc, Value operand, AffineMap map, ArrayRef<Value> ivs) {
+    SmallVector<Value> indices;
+    for (AffineExpr e : map.getResults())
+      indices.push_back(b.create<affine::AffineApplyOp>(loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
+    return b.create<memref::LoadOp>(loc, operand, indices);
+  }
+
+  LogicalResult rewrite(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0)
+      return failure();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (llvm::any_of(ranges, ShapedType::isDynamic))
+      return failure();
+    auto iterators = op.getIteratorTypesArray();
+    SmallVector<unsigned> parallelDims, reductionDims;
+    SmallVector<int64_t> parallelSizes, reductionSizes;
+    for (auto [d, kind] : llvm::enumerate(iterators)) {
+      bool reduction = kind == utils::IteratorType::reduction;
+      (reduction ? reductionDims : parallelDims).push_back(d);
+      (reduction ? reductionSizes : parallelSizes).push_back(ranges[d]);
+    }
+    int64_t reduced = 1, outputs = 1;
+    for (int64_t s : reductionSizes)
+      reduced *= s;
+    for (int64_t s : parallelSizes)
+      outputs *= s;
+    if (reduced < minReduction)
+      return failure();
+    // Contractions (operands varying along the reduction with different maps, as
+    // A[m, k] and B[k, n]) are GEMM-like: not here. Operands read through one map are
+    // an elementwise prologue fused into the reduction.
+    llvm::SmallDenseSet<AffineMap> varying;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(in);
+      if (llvm::any_of(reductionDims, [&](unsigned d) { return map.isFunctionOfDim(d); }))
+        varying.insert(map);
+    }
+    if (varying.size() > 1)
+      return failure();
+    auto combiner = matchCombiner(op);
+    if (!combiner)
+      return failure();
+
+    Location loc = op.getLoc();
+    OpBuilder b(op);
+    int64_t threads = std::min<int64_t>(256, (reduced + 31) / 32 * 32);
+    Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+    auto launch = b.create<gpu::LaunchOp>(loc, b.create<arith::ConstantIndexOp>(loc, outputs), one, one,
+                                          b.create<arith::ConstantIndexOp>(loc, threads), one, one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value tid = launch.getThreadIds().x;
+    SmallVector<Value> parallelIvs = delinearize(b, loc, launch.getBlockIds().x, parallelSizes);
+
+    // Each thread folds elements tid, tid + threads, ... into its partial result.
+    Type type = combiner->op->getResult(0).getType();
+    Value identity = arith::getIdentityValue(combiner->kind, type, b, loc);
+    auto loop = b.create<scf::ForOp>(loc, tid, b.create<arith::ConstantIndexOp>(loc, reduced),
+                                     b.create<arith::ConstantIndexOp>(loc, threads), ValueRange{identity});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> reductionIvs = delinearize(b, loc, loop.getInductionVar(), reductionSizes);
+      SmallVector<Value> ivs(iterators.size());
+      for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
+        ivs[d] = iv;
+      for (auto [d, iv] : llvm::zip(reductionDims, reductionIvs))
+        ivs[d] = iv;
+      IRMapping mapping;
+      Block &generic = op.getRegion().front();
+      for (OpOperand *in : op.getDpsInputOperands())
+        mapping.map(generic.getArgument(in->getOperandNumber()),
+                    load(b, loc, in->get(), op.getMatchingIndexingMap(in), ivs));
+      for (Operation &inner : generic.without_terminator())
+        if (&inner != combiner->op)
+          b.clone(inner, mapping);
+      Value folded = combine(b, *combiner, loop.getRegionIterArgs()[0],
+                             mapping.lookupOrDefault(combiner->element));
+      b.create<scf::YieldOp>(loc, folded);
+    }
+    auto total = b.create<gpu::AllReduceOp>(loc, loop.getResult(0),
+                                            gpu::AllReduceOperationAttr::get(b.getContext(), combiner->reduce),
+                                            /*uniform=*/true);
+
+    // Thread 0 combines the block's result into the output element.
+    Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tid,
+                                          b.create<arith::ConstantIndexOp>(loc, 0));
+    auto write = b.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(write.thenBlock());
+    OpOperand *init = op.getDpsInitOperand(0);
+    SmallVector<Value> ivs(iterators.size(), b.create<arith::ConstantIndexOp>(loc, 0));
+    for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
+      ivs[d] = iv;
+    AffineMap outMap = op.getMatchingIndexingMap(init);
+    Value old = load(b, loc, init->get(), outMap, ivs);
+    Value updated = combine(b, *combiner, old, total.getResult());
+    SmallVector<Value> indices;
+    for (AffineExpr e : outMap.getResults())
+      indices.push_back(b.create<affine::AffineApplyOp>(loc, AffineMap::get(outMap.getNumDims(), 0, e), ivs));
+    b.create<memref::StoreOp>(loc, updated, init->get(), indices);
+    b.setInsertionPointToEnd(&body);
+    b.create<gpu::TerminatorOp>(loc);
+    op.erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> generics;
+    getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      (void)rewrite(op);
+  }
+};
+
+} // namespace

@@ -1,0 +1,70 @@
+// RUN: kiln-opt %s -kiln-gpu-block-reductions | FileCheck %s
+
+#in = affine_map<(d0, d1) -> (d0, d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+
+// A row maximum over 1000 elements: one block per row, 256 threads each folding every
+// 256th element from -inf, a block-wide all_reduce, and thread 0 folding the total
+// into the output.
+// CHECK-LABEL: func @row_max
+// CHECK: gpu.launch blocks(%[[B:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c4, %{{.+}} = %c1, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c256,
+// CHECK: %[[P:.+]] = scf.for %{{.+}} = %[[T]] to %c1000 step %c256{{.*}} iter_args(%[[ACC:.+]] = %cst)
+// CHECK: memref.load
+// CHECK: arith.maximumf %[[ACC]]
+// CHECK: %[[TOTAL:.+]] = gpu.all_reduce maximumf %[[P]] uniform
+// CHECK: scf.if
+// CHECK: %[[OLD:.+]] = memref.load %{{.+}}[%{{.+}}] : memref<4xf32>
+// CHECK: %[[NEW:.+]] = arith.maximumf %[[OLD]], %[[TOTAL]]
+// CHECK: memref.store %[[NEW]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @row_max(%x: memref<4x1000xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x1000xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %acc, %a : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// Short reductions and contractions are left alone.
+// CHECK-LABEL: func @left_alone
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT: gpu.launch
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @left_alone(%x: memref<4x8xf32>, %y: memref<4xf32>, %p: memref<4x64xf32>, %q: memref<64x4xf32>, %r: memref<4x4xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x8xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%p, %q : memref<4x64xf32>, memref<64x4xf32>) outs(%r : memref<4x4xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// Two operands read through the same map are a fused elementwise prologue (a residual
+// add before global pooling), not a contraction: the block reduction applies.
+// CHECK-LABEL: func @fused_prologue
+// CHECK: gpu.launch
+// CHECK: arith.addf
+// CHECK: gpu.all_reduce add
+func.func @fused_prologue(%x: memref<8x49xf32>, %r: memref<8x49xf32>, %y: memref<8xf32>) {
+  linalg.generic {indexing_maps = [#in, #in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %r : memref<8x49xf32>, memref<8x49xf32>) outs(%y : memref<8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %s = arith.addf %a, %b : f32
+    %t = arith.addf %acc, %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
