@@ -75,12 +75,17 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     return b.clone(*c.op, mapping)->getResult(0);
   }
 
-  /// The element of `operand` (indexed by `map`) at loop indices `ivs`.
-  static Value load(OpBuilder &b, Location loc, Value operand, AffineMap map, ArrayRef<Value> ivs) {
+  /// The indices `map` gives an operand's element at loop indices `ivs`.
+  static SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> ivs) {
     SmallVector<Value> indices;
     for (AffineExpr e : map.getResults())
       indices.push_back(b.create<affine::AffineApplyOp>(loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
-    return b.create<memref::LoadOp>(loc, operand, indices);
+    return indices;
+  }
+
+  /// The element of `operand` (indexed by `map`) at loop indices `ivs`.
+  static Value load(OpBuilder &b, Location loc, Value operand, AffineMap map, ArrayRef<Value> ivs) {
+    return b.create<memref::LoadOp>(loc, operand, indicesAt(b, loc, map, ivs));
   }
 
   LogicalResult rewrite(linalg::GenericOp op) {
@@ -170,11 +175,9 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
       ivs[d] = iv;
     AffineMap outMap = op.getMatchingIndexingMap(init);
-    Value old = load(b, loc, init->get(), outMap, ivs);
+    SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs);
+    Value old = b.create<memref::LoadOp>(loc, init->get(), indices);
     Value updated = combine(b, *combiner, old, total.getResult());
-    SmallVector<Value> indices;
-    for (AffineExpr e : outMap.getResults())
-      indices.push_back(b.create<affine::AffineApplyOp>(loc, AffineMap::get(outMap.getNumDims(), 0, e), ivs));
     b.create<memref::StoreOp>(loc, updated, init->get(), indices);
     b.setInsertionPointToEnd(&body);
     b.create<gpu::TerminatorOp>(loc);

@@ -18,12 +18,6 @@ const onnx::GraphProto *graphAttr(NodeContext &c, StringRef name) {
   return a && a->has_g() ? &a->g() : nullptr;
 }
 
-std::optional<ConstantTensor> constantOf(Value v) {
-  if (auto op = v.getDefiningOp<ConstantOp>())
-    return ConstantTensor::read(op.getValue());
-  return std::nullopt;
-}
-
 /// `values` (of equal types) stacked along a new dimension `axis`.
 Value stack(NodeContext &c, ArrayRef<Value> values, int64_t axis) {
   SmallVector<Value> parts;
@@ -111,7 +105,7 @@ LogicalResult importLoop(NodeContext &c, SmallVectorImpl<Value> &out) {
     auto results = c.importGraph(*body, inputs);
     if (failed(results))
       return failure();
-    auto next = constantOf((*results)[0]);
+    auto next = constantValue((*results)[0]);
     if (!next || next->size() != 1)
       return c.fail("the body's condition output must be a compile-time constant");
     cond = next->asDouble(0) != 0;

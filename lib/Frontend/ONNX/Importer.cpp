@@ -50,13 +50,14 @@ LogicalResult NodeContext::fail(const Twine &reason) const {
   return failure();
 }
 
+std::optional<ConstantTensor> onnx_import::constantValue(Value v) {
+  if (auto op = v.getDefiningOp<ConstantOp>())
+    return ConstantTensor::read(op.getValue());
+  return std::nullopt;
+}
+
 std::optional<ConstantTensor> NodeContext::constant(size_t i) const {
-  if (!has(i))
-    return std::nullopt;
-  auto op = inputs[i].getDefiningOp<ConstantOp>();
-  if (!op)
-    return std::nullopt;
-  return ConstantTensor::read(op.getValue());
+  return has(i) ? constantValue(inputs[i]) : std::nullopt;
 }
 
 std::optional<ConstantTensor> NodeContext::requiredConstant(size_t i) const {
@@ -560,9 +561,29 @@ FailureOr<SmallVector<Value>> GraphImporter::importSubgraph(const NodeContext &p
     return (void)parent.fail("subgraph '" + graph.name() + "' takes " + Twine(graph.input_size()) +
                              " inputs, not " + Twine(inputs.size())),
            failure();
-  // The subgraph's names shadow the enclosing scope's only while it is imported.
-  llvm::StringMap<Value> enclosing = values;
-  auto restore = llvm::make_scope_exit([&] { values = std::move(enclosing); });
+  // The subgraph's names shadow the enclosing scope's only while it is imported. Only
+  // the names it defines are saved: copying the whole scope per unrolled iteration
+  // would make loops quadratic in the model's size.
+  SmallVector<std::pair<std::string, Value>> shadowed; // null Value: the name was unbound
+  auto save = [&](const std::string &name) {
+    auto it = values.find(name);
+    shadowed.emplace_back(name, it == values.end() ? Value() : it->second);
+  };
+  for (const auto &formal : graph.input())
+    save(formal.name());
+  for (const auto &init : graph.initializer())
+    save(init.name());
+  for (const auto &node : graph.node())
+    for (const std::string &output : node.output())
+      save(output);
+  auto restore = llvm::make_scope_exit([&] {
+    for (auto &[name, value] : llvm::reverse(shadowed)) {
+      if (value)
+        values[name] = value;
+      else
+        values.erase(name);
+    }
+  });
   for (auto [formal, value] : llvm::zip(graph.input(), inputs))
     values[formal.name()] = value;
   Location loc = parent.loc;

@@ -93,6 +93,9 @@ private:
   std::string file;
 };
 
+/// The value of `v` when a kiln.constant defines it.
+std::optional<ConstantTensor> constantValue(Value v);
+
 using ImportFn =
     std::function<mlir::LogicalResult(NodeContext &, llvm::SmallVectorImpl<Value> &results)>;
 using ImporterTable = llvm::StringMap<ImportFn>;
