@@ -29,3 +29,15 @@ ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+
+# The runtime's CUDA path runs against a stand-in driver everywhere; end-to-end GPU
+# tests run where a real driver reports a device.
+config.substitutions.append(("%fake_cuda", os.path.join(config.kiln_obj_root, "lib", "libkiln_fake_cuda.so")))
+gpu_probe = ("import ctypes\n"
+             "d = ctypes.CDLL('libcuda.so.1'); n = ctypes.c_int(0)\n"
+             "assert d.cuInit(0) == 0 and d.cuDeviceGetCount(ctypes.byref(n)) == 0 and n.value > 0")
+if subprocess.call(["/usr/bin/python3", "-c", gpu_probe],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("cuda-gpu")
+else:
+    lit_config.note("no CUDA GPU here: the GPU end-to-end tests (REQUIRES: cuda-gpu) are skipped")

@@ -122,24 +122,88 @@ static void flattenEmptyBoundaries(func::FuncOp main) {
   main.setType(FunctionType::get(main.getContext(), inputs, results));
 }
 
-/// The CUDA half of compileModule, from linalg on: kernels, NVVM, PTX.
+/// Writes an LLVM-dialect host module as the requested stage or artifact: LLVM IR,
+/// assembly, object (with its C header) or shared library.
+static llvm::Error emitHostStages(ModuleOp module, StringRef inputPath, StringRef outputPath,
+                                  EmitKind emit, const ModelSignature &signature,
+                                  const CompilerOptions &options) {
+  if (emit == EmitKind::LLVMDialect)
+    return writeFile(outputPath, printModule(module));
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateAndOptimize(module, llvmContext, options);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  if (emit == EmitKind::LLVMIR) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    (*llvmModule)->print(os, nullptr);
+    return writeFile(outputPath, text);
+  }
+  bool assembly = emit == EmitKind::Assembly;
+  auto code = emitMachineCode(**llvmModule, options,
+                              assembly ? CodeGenFileKind::Assembly : CodeGenFileKind::Object);
+  if (!code)
+    return code.takeError();
+  if (assembly)
+    return writeFile(outputPath, *code);
+  if (emit == EmitKind::Object) {
+    std::string base = outputPath.str();
+    if (StringRef(base).ends_with(".o"))
+      base.resize(base.size() - 2);
+    if (auto err = writeFile(base + ".o", *code))
+      return err;
+    return writeFile(base + ".h", signature.cHeader(options.symbolPrefix, inputPath));
+  }
+  // Shared library: the object goes to a temporary file that lld links.
+  SmallString<128> objectPath;
+  int fd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objectPath))
+    return llvm::createStringError("cannot create a temporary file: " + ec.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << *code;
+  }
+  llvm::Error linked = linkSharedLibrary(objectPath, outputPath, options.targetTriple.empty());
+  llvm::sys::fs::remove(objectPath);
+  return linked;
+}
+
+/// The CUDA half of compileModule, from linalg on: kernels, NVVM, PTX, then the host
+/// module that launches them (see docs/gpu.md).
 static llvm::Error compileForCUDA(ModuleOp module, StringRef outputPath, EmitKind emit,
+                                  const ModelSignature &signature,
                                   const CompilerOptions &options) {
   if (failed(runPipeline(module, [&](OpPassManager &pm) { buildGPUMappingPipeline(pm, options); })))
     return reported("mapping to the GPU failed");
   if (emit == EmitKind::GPU)
     return writeFile(outputPath, printModule(module));
+  if (emit == EmitKind::Object)
+    return reported("--emit=obj is for use without the runtime, which CUDA artifacts need; "
+                    "use --emit=so");
+  // Resolve the host side before lowering, so that host code Kiln cannot run is
+  // reported in terms of the mapped module.
+  auto program = extractHostProgram(module, signature.inputs.size());
+  if (!program)
+    return program.takeError();
   if (failed(runPipeline(module, [&](OpPassManager &pm) { buildNVVMPipeline(pm, options); })))
     return reported("lowering the kernels to NVVM failed");
   if (emit == EmitKind::NVVM)
     return writeFile(outputPath, printModule(module));
-  if (emit != EmitKind::PTX)
-    return reported("the CUDA target writes --emit=gpu, nvvm or ptx so far; CUDA artifacts "
-                    "(host code and runtime) are not implemented yet");
   auto ptx = emitKernelPTX(module, options);
   if (!ptx)
     return ptx.takeError();
-  return writeFile(outputPath, *ptx);
+  if (emit == EmitKind::PTX)
+    return writeFile(outputPath, *ptx);
+  auto image = buildKernelImage(*ptx, options);
+  if (!image)
+    return image.takeError();
+  OwningOpRef<ModuleOp> host = buildCUDAHostModule(module.getContext(), *program, *image,
+                                                   signature.serialize(), options);
+  // The host code runs on this machine's CPU.
+  CompilerOptions hostOptions = options;
+  hostOptions.target = Target::CPU;
+  hostOptions.targetTriple = hostOptions.targetCPU = hostOptions.targetFeatures = "";
+  return emitHostStages(*host, "", outputPath, emit, signature, hostOptions);
 }
 
 llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef outputPath,
@@ -170,51 +234,12 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
   if (emit == EmitKind::Linalg)
     return writeFile(outputPath, printModule(module));
   if (options.target == Target::CUDA)
-    return compileForCUDA(module, outputPath, emit, options);
+    return compileForCUDA(module, outputPath, emit, *signature, options);
   if (emit == EmitKind::GPU || emit == EmitKind::NVVM || emit == EmitKind::PTX)
     return reported("--emit=gpu, nvvm and ptx need --target=cuda");
   if (failed(runPipeline(module, [&](OpPassManager &pm) { buildCPULoweringPipeline(pm, options); })))
     return reported("lowering to the LLVM dialect failed");
   if (auto err = addEntryPoint(module, signature->serialize(), options))
     return err;
-  if (emit == EmitKind::LLVMDialect)
-    return writeFile(outputPath, printModule(module));
-
-  llvm::LLVMContext llvmContext;
-  auto llvmModule = translateAndOptimize(module, llvmContext, options);
-  if (!llvmModule)
-    return llvmModule.takeError();
-  if (emit == EmitKind::LLVMIR) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    (*llvmModule)->print(os, nullptr);
-    return writeFile(outputPath, text);
-  }
-  bool assembly = emit == EmitKind::Assembly;
-  auto code = emitMachineCode(**llvmModule, options,
-                              assembly ? CodeGenFileKind::Assembly : CodeGenFileKind::Object);
-  if (!code)
-    return code.takeError();
-  if (assembly)
-    return writeFile(outputPath, *code);
-  if (emit == EmitKind::Object) {
-    std::string base = outputPath.str();
-    if (StringRef(base).ends_with(".o"))
-      base.resize(base.size() - 2);
-    if (auto err = writeFile(base + ".o", *code))
-      return err;
-    return writeFile(base + ".h", signature->cHeader(options.symbolPrefix, inputPath));
-  }
-  // Shared library: the object goes to a temporary file that lld links.
-  SmallString<128> objectPath;
-  int fd;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objectPath))
-    return llvm::createStringError("cannot create a temporary file: " + ec.message());
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << *code;
-  }
-  llvm::Error linked = linkSharedLibrary(objectPath, outputPath, options.targetTriple.empty());
-  llvm::sys::fs::remove(objectPath);
-  return linked;
+  return emitHostStages(module, inputPath, outputPath, emit, *signature, options);
 }

@@ -29,4 +29,16 @@ void kiln_signature_free(kiln_signature_t *signature);
 /* Parses a dtype name ("f32"...); returns 0 on success. */
 int kiln_dtype_parse(const char *name, kiln_dtype_t *out_dtype);
 
+/* The CUDA executor behind modules compiled with --target=cuda (cuda.c). */
+typedef struct kiln_cuda_executor_s kiln_cuda_executor_t;
+
+/* Loads the CUDA driver and sets up the artifact opened as `handle` on the device. */
+kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor);
+void kiln_cuda_executor_release(kiln_cuda_executor_t *executor);
+/* Runs on buffers already checked against the signature. */
+kiln_status_t kiln_cuda_executor_run(kiln_cuda_executor_t *executor,
+                                     const kiln_buffer_view_t *inputs, size_t input_count,
+                                     const kiln_buffer_view_t *outputs, size_t output_count);
+kiln_status_t kiln_cuda_executor_device_time(kiln_cuda_executor_t *executor, double *out_ms);
+
 #endif

@@ -14,10 +14,21 @@ typedef void (*kiln_entry_fn)(void **buffers);
 
 struct kiln_module_s {
   void *handle;
-  kiln_entry_fn entry;
+  kiln_entry_fn entry;            /* CPU artifacts */
+  kiln_cuda_executor_t *cuda;     /* CUDA artifacts */
   kiln_signature_t signature;
   kiln_allocator_t allocator;
 };
+
+/* `status` with its message prefixed by the artifact's path. */
+static kiln_status_t about(const char *path, kiln_status_t status) {
+  if (!status)
+    return NULL;
+  kiln_status_t wrapped = kiln_make_status(kiln_status_code(status), "%s: %s", path,
+                                           kiln_status_message(status));
+  kiln_status_free(status);
+  return wrapped;
+}
 
 kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocator,
                                kiln_module_t **out_module) {
@@ -34,8 +45,9 @@ kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocat
   const int *version = dlsym(handle, SYMBOL_PREFIX "_abi_version");
   const char *signature = dlsym(handle, SYMBOL_PREFIX "_signature");
   kiln_entry_fn entry = (kiln_entry_fn)dlsym(handle, SYMBOL_PREFIX "_run");
+  int cuda = dlsym(handle, SYMBOL_PREFIX "_cuda_run") != NULL;
   kiln_status_t status = NULL;
-  if (!version || !signature || !entry)
+  if (!version || !signature || (!entry && !cuda))
     status = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
                               "%s is not a Kiln artifact (missing " SYMBOL_PREFIX "_* symbols)", path);
   else if (*version != KILN_RUNTIME_ABI_VERSION)
@@ -48,16 +60,13 @@ kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocat
     if (!module)
       status = kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "out of memory");
   }
-  if (!status) {
-    status = kiln_signature_parse(signature, &module->signature);
-    if (status) {
-      kiln_status_t wrapped = kiln_make_status(kiln_status_code(status), "%s: %s", path,
-                                               kiln_status_message(status));
-      kiln_status_free(status);
-      status = wrapped;
-    }
-  }
+  if (!status)
+    status = about(path, kiln_signature_parse(signature, &module->signature));
+  if (!status && cuda)
+    status = about(path, kiln_cuda_executor_create(handle, &module->cuda));
   if (status) {
+    if (module)
+      kiln_signature_free(&module->signature);
     free(module);
     dlclose(handle);
     return status;
@@ -72,9 +81,25 @@ kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocat
 void kiln_module_release(kiln_module_t *module) {
   if (!module)
     return;
+  kiln_cuda_executor_release(module->cuda);
   kiln_signature_free(&module->signature);
   dlclose(module->handle);
   free(module);
+}
+
+kiln_device_t kiln_module_device(const kiln_module_t *m) {
+  return m->cuda ? KILN_DEVICE_CUDA : KILN_DEVICE_CPU;
+}
+
+const char *kiln_device_name(kiln_device_t device) {
+  return device == KILN_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+kiln_status_t kiln_module_device_time(const kiln_module_t *m, double *out_ms) {
+  *out_ms = 0;
+  if (!m->cuda)
+    return kiln_make_status(KILN_STATUS_NOT_FOUND, "device time is measured for CUDA modules only");
+  return kiln_cuda_executor_device_time(m->cuda, out_ms);
 }
 
 size_t kiln_module_input_count(const kiln_module_t *m) { return m->signature.input_count; }
@@ -166,7 +191,9 @@ kiln_status_t kiln_module_run(const kiln_module_t *m, const kiln_buffer_view_t *
     status = check("output", i, &s->outputs[i], &outputs[i]);
     buffers[input_count + i] = outputs[i].data;
   }
-  if (!status)
+  if (!status && m->cuda)
+    status = kiln_cuda_executor_run(m->cuda, inputs, input_count, outputs, output_count);
+  else if (!status)
     m->entry(buffers);
   if (buffers != stack)
     free(buffers);

@@ -41,8 +41,9 @@ kiln_status_t kiln_tensor_create(const kiln_allocator_t *allocator, kiln_dtype_t
   t->byte_size = elements * kiln_dtype_size(dtype);
   t->data = t->allocator.alloc(t->allocator.self, t->byte_size ? t->byte_size : 1, TENSOR_ALIGNMENT);
   if (!t->data) {
+    size_t bytes = t->byte_size;
     free(t);
-    return kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "cannot allocate %zu bytes", t->byte_size);
+    return kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "cannot allocate %zu bytes", bytes);
   }
   memset(t->data, 0, t->byte_size);
   *out_tensor = t;

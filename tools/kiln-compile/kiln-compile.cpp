@@ -21,7 +21,7 @@ static cl::opt<std::string> emit(
     cl::desc("What to write: so (shared library for kiln-run and the runtime, default), obj "
              "(object + C header, no runtime needed), import (kiln dialect as imported), kiln (after "
              "graph passes and fusion), linalg, llvm-dialect, llvm, asm; with --target=cuda: gpu (kernels "
-             "outlined), nvvm, ptx"),
+             "outlined), nvvm, ptx; llvm-dialect, llvm and asm are then the host code"),
     cl::cat(category));
 static cl::opt<std::string> target("target", cl::init("cpu"),
                                    cl::desc("cpu (default) or cuda[:sm_XX] (sm_70 to sm_90a, default sm_90)"),
@@ -35,6 +35,9 @@ static cl::opt<unsigned> optLevel("O", cl::init(3), cl::Prefix,
 static cl::opt<std::string> name("name", cl::init("kiln_model"),
                                  cl::desc("Prefix of the exported symbols (<name>_run, <name>_signature)"),
                                  cl::cat(category));
+static cl::opt<bool> noCubin("no-cubin",
+                             cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
+                             cl::cat(category));
 static cl::opt<bool> noFuse("no-fuse", cl::desc("Do not form fusion regions"), cl::cat(category));
 static cl::list<std::string> inputShapes(
     "input-shape", cl::desc("Pin a symbolic input shape: NAME=1x3x224x224 (repeatable)"),
@@ -106,6 +109,7 @@ int main(int argc, char **argv) {
   options.optLevel = std::min(optLevel.getValue(), 3u);
   options.symbolPrefix = name;
   options.fuse = !noFuse;
+  options.assembleKernels = !noCubin;
 
   auto context = kiln::createCompilerContext();
   // Importer messages already name the file and node; MLIR-level ones (from .mlir input

@@ -15,7 +15,7 @@ using namespace kiln::tools;
 
 static const char *kUsage =
     "usage: kiln-run ARTIFACT [--input [NAME=]FILE]... [--expect FILE]... [--rtol R] [--atol A]\n"
-    "                [--bench N] [--warmup W] [--save DIR]\n"
+    "                [--bench N] [--warmup W] [--save DIR] [--device cpu|cuda]\n"
     "\n"
     "Runs a model compiled by kiln-compile (a shared library) on its inputs.\n"
     "  --input [NAME=]FILE  an input as .npy or ONNX TensorProto .pb; without NAME, inputs\n"
@@ -23,9 +23,12 @@ static const char *kUsage =
     "  --expect FILE        expected value of the next output, in order (.npy or .pb)\n"
     "  --rtol R, --atol A   tolerances: |out - expected| <= A + R * |expected| (1e-3, 1e-5)\n"
     "  --bench N            after the checked run, time N more runs and print min, median\n"
-    "                       and p90 latency in ms\n"
+    "                       and p90 latency in ms; on CUDA also the GPU time of the\n"
+    "                       kernels alone, from CUDA events (copies excluded)\n"
     "  --warmup W           untimed runs before benchmarking (default 3)\n"
     "  --save DIR           write each output to DIR/output_K.npy\n"
+    "  --device D           require an artifact compiled for D (the artifact decides where\n"
+    "                       it runs: kiln-compile --target); CUDA runs need libcuda.so.1\n"
     "Exits 0 only when every output matches its expected file.\n";
 
 static int fail(const std::string &message) {
@@ -44,9 +47,20 @@ int main(int argc, char **argv) {
   std::vector<std::string> inputSpecs, expectFiles;
   double rtol = 1e-3, atol = 1e-5;
   int bench = 0, warmup = 3;
+  std::string device;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    // --flag=value is the same as --flag value.
+    std::string inlineValue;
+    bool hasInlineValue = false;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inlineValue = arg.substr(eq + 1);
+      arg.resize(eq);
+      hasInlineValue = true;
+    }
     auto value = [&](const char *flag) -> const char * {
+      if (hasInlineValue)
+        return inlineValue.c_str();
       if (i + 1 >= argc) {
         std::fprintf(stderr, "kiln-run: error: %s needs a value\n", flag);
         std::exit(2);
@@ -68,6 +82,12 @@ int main(int argc, char **argv) {
       bench = std::atoi(value("--bench"));
     } else if (arg == "--warmup") {
       warmup = std::atoi(value("--warmup"));
+    } else if (arg == "--device") {
+      device = value("--device");
+      if (device != "cpu" && device != "cuda") {
+        fail("--device takes cpu or cuda, not '" + device + "'");
+        return 2;
+      }
     } else if (arg == "--save") {
       saveDir = value("--save");
     } else if (!arg.empty() && arg[0] == '-') {
@@ -88,6 +108,10 @@ int main(int argc, char **argv) {
   kiln_module_t *module = nullptr;
   if (kiln_status_t s = kiln_module_load(artifact.c_str(), nullptr, &module))
     return failStatus(s);
+  const char *compiledFor = kiln_device_name(kiln_module_device(module));
+  if (!device.empty() && device != compiledFor)
+    return fail(artifact + " was compiled for " + compiledFor + ", not " + device +
+                " (kiln-compile --target=" + device + ")");
   size_t inputCount = kiln_module_input_count(module), outputCount = kiln_module_output_count(module);
 
   std::vector<HostTensor> inputs(inputCount);
@@ -163,15 +187,28 @@ int main(int argc, char **argv) {
   if (bench > 0) {
     for (int i = 0; i < warmup; ++i)
       kiln_status_free(run());
-    std::vector<double> ms;
+    std::vector<double> ms, deviceMs;
     for (int i = 0; i < bench; ++i) {
       auto start = std::chrono::steady_clock::now();
-      kiln_status_free(run());
+      if (kiln_status_t s = run())
+        return failStatus(s);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      double gpu;
+      if (kiln_module_device(module) == KILN_DEVICE_CUDA) {
+        if (kiln_status_t s = kiln_module_device_time(module, &gpu))
+          return failStatus(s);
+        deviceMs.push_back(gpu);
+      }
     }
-    std::sort(ms.begin(), ms.end());
-    std::printf("bench: %d runs, min %.3f ms, median %.3f ms, p90 %.3f ms\n", bench, ms.front(),
-                ms[ms.size() / 2], ms[std::min(ms.size() - 1, (size_t)(ms.size() * 0.9))]);
+    auto report = [&](const char *what, std::vector<double> &times) {
+      std::sort(times.begin(), times.end());
+      std::printf("%s: %d runs, min %.3f ms, median %.3f ms, p90 %.3f ms\n", what, bench,
+                  times.front(), times[times.size() / 2],
+                  times[std::min(times.size() - 1, (size_t)(times.size() * 0.9))]);
+    };
+    report("bench", ms);
+    if (!deviceMs.empty())
+      report("bench (GPU kernels, CUDA events)", deviceMs);
   }
   kiln_module_release(module);
   return allMatch ? 0 : 1;

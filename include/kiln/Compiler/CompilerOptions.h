@@ -12,6 +12,8 @@ struct CompilerOptions {
   Target target = Target::CPU;
   /// CUDA: the GPU architecture the kernels are generated for (sm_70 to sm_90a).
   std::string cudaArch = "sm_90";
+  /// CUDA: also assemble the kernels to a cubin in a fatbin, when ptxas is installed.
+  bool assembleKernels = true;
   /// LLVM target triple and CPU; empty means the host.
   std::string targetTriple;
   std::string targetCPU;

@@ -65,7 +65,14 @@ llvm::Error kiln::addEntryPoint(ModuleOp module, StringRef signature,
   b.create<LLVM::CallOp>(loc, main, buffers);
   b.create<LLVM::ReturnOp>(loc, ValueRange{});
 
-  b.setInsertionPointToEnd(module.getBody());
+  addArtifactGlobals(module, signature, options);
+  return llvm::Error::success();
+}
+
+void kiln::addArtifactGlobals(ModuleOp module, StringRef signature, const CompilerOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Location loc = module.getLoc();
   std::string text = signature.str();
   text.push_back('\0');
   auto textType = LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), text.size());
@@ -74,5 +81,4 @@ llvm::Error kiln::addEntryPoint(ModuleOp module, StringRef signature,
   b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External,
                            options.symbolPrefix + "_abi_version",
                            b.getI32IntegerAttr(kArtifactABIVersion));
-  return llvm::Error::success();
 }

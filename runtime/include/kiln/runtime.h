@@ -32,6 +32,8 @@ typedef enum kiln_status_code_e {
   KILN_STATUS_NOT_FOUND = 2,        /* file or symbol missing */
   KILN_STATUS_INCOMPATIBLE = 3,     /* artifact of another ABI version or malformed */
   KILN_STATUS_OUT_OF_MEMORY = 4,
+  KILN_STATUS_UNAVAILABLE = 5,      /* the artifact's device or its driver is not present */
+  KILN_STATUS_DEVICE_ERROR = 6,     /* a device call failed; the message names the call */
 } kiln_status_code_t;
 
 typedef struct kiln_status_s *kiln_status_t;
@@ -111,7 +113,10 @@ typedef struct kiln_buffer_view_t {
 } kiln_buffer_view_t;
 
 /* Loads the shared-library artifact at `path` (from kiln-compile) and checks its ABI
- * version and signature. `allocator` (may be NULL) serves kiln_module_run_tensors. */
+ * version and signature. `allocator` (may be NULL) serves kiln_module_run_tensors.
+ * A CUDA artifact also loads the CUDA driver (libcuda.so.1, or the library named by
+ * KILN_CUDA_DRIVER), its kernels and constants onto device KILN_CUDA_DEVICE (default
+ * 0); without a driver or a device it returns KILN_STATUS_UNAVAILABLE. */
 KILN_API kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocator,
                                kiln_module_t **out_module);
 /* Unloads a module; NULL is allowed. Tensors it created stay valid. */
@@ -127,6 +132,18 @@ KILN_API kiln_status_t kiln_module_output_info(const kiln_module_t *module, size
 /* Finds the index of the input named `name`. */
 KILN_API kiln_status_t kiln_module_find_input(const kiln_module_t *module, const char *name,
                                      size_t *out_index);
+
+/* Where a module's code runs: chosen when it was compiled (kiln-compile --target). */
+typedef enum kiln_device_e { KILN_DEVICE_CPU = 0, KILN_DEVICE_CUDA = 1 } kiln_device_t;
+
+KILN_API kiln_device_t kiln_module_device(const kiln_module_t *module);
+/* Short name of `device` ("cpu", "cuda"). */
+KILN_API const char *kiln_device_name(kiln_device_t device);
+
+/* CUDA modules: the milliseconds the GPU spent in the last successful
+ * kiln_module_run's kernels, between two CUDA events (host-device copies excluded).
+ * KILN_STATUS_NOT_FOUND before any run, and for CPU modules. */
+KILN_API kiln_status_t kiln_module_device_time(const kiln_module_t *module, double *out_ms);
 
 /* Runs the model on caller buffers, after checking every count, dtype, shape and size.
  * Outputs are written in place; inputs are not modified. */

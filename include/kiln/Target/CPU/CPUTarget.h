@@ -20,6 +20,11 @@ namespace kiln {
 llvm::Error addEntryPoint(mlir::ModuleOp module, llvm::StringRef signature,
                           const CompilerOptions &options);
 
+/// Adds the exported `<prefix>_signature` string and `<prefix>_abi_version` that
+/// every artifact carries, whatever its target.
+void addArtifactGlobals(mlir::ModuleOp module, llvm::StringRef signature,
+                        const CompilerOptions &options);
+
 /// Translates an LLVM-dialect module to LLVM IR for the selected target and runs
 /// LLVM's optimization pipeline at options.optLevel.
 llvm::Expected<std::unique_ptr<llvm::Module>>

@@ -4,6 +4,7 @@
 #define KILN_TARGET_CUDA_CUDATARGET_H
 
 #include "kiln/Compiler/CompilerOptions.h"
+#include "kiln/Target/CUDA/HostProgram.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -22,6 +23,20 @@ llvm::StringRef supportedCUDAArchs();
 /// functions the NVVM lowering calls (floor, sqrt, fabs, ...) are defined with LLVM
 /// intrinsics, so no CUDA toolkit is needed.
 llvm::Expected<std::string> emitKernelPTX(mlir::ModuleOp module, const CompilerOptions &options);
+
+/// The kernel image a CUDA artifact embeds: a fatbin (cubin for options.cudaArch plus
+/// the PTX) when options.assembleKernels and the toolkit's ptxas and fatbinary are
+/// found (on PATH or in /usr/local/cuda/bin), else the PTX text, NUL-terminated.
+llvm::Expected<std::string> buildKernelImage(llvm::StringRef ptx, const CompilerOptions &options);
+
+/// The host module of a CUDA artifact (LLVM dialect): `<prefix>_cuda_run`, which makes
+/// every launch of `program` through the runtime's callback, the kernel image, kernel
+/// names, constants, arena size and I/O offsets, plus the signature and ABI version.
+mlir::OwningOpRef<mlir::ModuleOp> buildCUDAHostModule(mlir::MLIRContext *context,
+                                                      const HostProgram &program,
+                                                      llvm::ArrayRef<char> kernelImage,
+                                                      llvm::StringRef signature,
+                                                      const CompilerOptions &options);
 
 } // namespace kiln
 

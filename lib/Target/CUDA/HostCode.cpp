@@ -1,0 +1,126 @@
+// The host half of a CUDA artifact, in the LLVM dialect: one function that makes the
+// model's launches in stream order through the runtime's launch callback, and the
+// data the runtime needs to set up (kernel image, kernel names, constants, arena size,
+// where the inputs and outputs live in the arena). See docs/runtime.md.
+#include "kiln/Target/CUDA/CUDATarget.h"
+#include "kiln/Target/CPU/CPUTarget.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// An exported, constant byte array.
+void addBytes(OpBuilder &b, Location loc, StringRef name, ArrayRef<char> bytes) {
+  // An empty array would be a zero-sized global; keep one byte so it has an address.
+  static const char zero = 0;
+  if (bytes.empty())
+    bytes = ArrayRef<char>(&zero, 1);
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+  auto tensorType = RankedTensorType::get({(int64_t)bytes.size()}, b.getI8Type());
+  b.create<LLVM::GlobalOp>(loc, type, /*isConstant=*/true, LLVM::Linkage::External, name,
+                           DenseElementsAttr::getFromRawBuffer(tensorType, bytes),
+                           /*alignment=*/kDeviceAlignment);
+}
+
+void addU64(OpBuilder &b, Location loc, StringRef name, uint64_t value) {
+  b.create<LLVM::GlobalOp>(loc, b.getI64Type(), true, LLVM::Linkage::External, name,
+                           b.getI64IntegerAttr(value));
+}
+
+/// `<prefix>_cuda_run(ctx, launch, arena, constants)`: every launch of the model,
+/// each passing the device addresses of its buffers in an i64 array.
+void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, StringRef name) {
+  MLIRContext *ctx = b.getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto voidType = LLVM::LLVMVoidType::get(ctx);
+  // void launch(void *ctx, i32 kernel, i32 grid[3], i32 block[3], i32 shared bytes,
+  //             const u64 *arguments, i32 argument count)
+  auto launchType = LLVM::LLVMFunctionType::get(
+      voidType, {ptr, i32, i32, i32, i32, i32, i32, i32, i32, ptr, i32});
+  auto run = b.create<LLVM::LLVMFuncOp>(loc, name,
+                                        LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64}));
+  OpBuilder::InsertionGuard guard(b);
+  Block *body = run.addEntryBlock(b);
+  b.setInsertionPointToStart(body);
+  Value context = body->getArgument(0), launchFn = body->getArgument(1);
+  Value arena = body->getArgument(2), constants = body->getArgument(3);
+
+  size_t maxArguments = 1;
+  for (const KernelLaunch &launch : program.launches)
+    maxArguments = std::max(maxArguments, launch.arguments.size());
+  Value count = b.create<LLVM::ConstantOp>(loc, i64, (int64_t)maxArguments);
+  Value arguments = b.create<LLVM::AllocaOp>(loc, ptr, i64, count, /*alignment=*/8);
+
+  DenseMap<int64_t, Value> i32s;
+  auto constant32 = [&](int64_t value) {
+    Value &v = i32s[value];
+    if (!v)
+      v = b.create<LLVM::ConstantOp>(loc, i32, value);
+    return v;
+  };
+  for (const KernelLaunch &launch : program.launches) {
+    for (auto [slot, index] : llvm::enumerate(launch.arguments)) {
+      const DeviceBuffer &buffer = program.buffers[index];
+      Value base = buffer.kind == DeviceBuffer::Kind::Constant ? constants : arena;
+      Value offset = b.create<LLVM::ConstantOp>(loc, i64, (int64_t)buffer.offset);
+      Value address = b.create<LLVM::AddOp>(loc, base, offset);
+      Value at = b.create<LLVM::GEPOp>(loc, ptr, i64, arguments,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)slot});
+      b.create<LLVM::StoreOp>(loc, address, at);
+    }
+    SmallVector<Value> operands = {launchFn, context, constant32(launch.kernel)};
+    for (uint32_t size : launch.grid)
+      operands.push_back(constant32(size));
+    for (uint32_t size : launch.block)
+      operands.push_back(constant32(size));
+    operands.push_back(constant32(launch.sharedMemoryBytes));
+    operands.push_back(arguments);
+    operands.push_back(constant32(launch.arguments.size()));
+    b.create<LLVM::CallOp>(loc, launchType, operands);
+  }
+  b.create<LLVM::ReturnOp>(loc, ValueRange{});
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> kiln::buildCUDAHostModule(MLIRContext *context, const HostProgram &program,
+                                                ArrayRef<char> kernelImage, StringRef signature,
+                                                const CompilerOptions &options) {
+  Location loc = UnknownLoc::get(context);
+  context->getOrLoadDialect<LLVM::LLVMDialect>();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b = OpBuilder::atBlockEnd(module->getBody());
+  std::string prefix = options.symbolPrefix + "_cuda_";
+
+  addRunFunction(b, loc, program, prefix + "run");
+  addBytes(b, loc, prefix + "image", kernelImage);
+  addU64(b, loc, prefix + "image_size", kernelImage.size());
+  std::string names;
+  for (const std::string &name : program.kernelNames)
+    names += name + '\0';
+  addBytes(b, loc, prefix + "kernel_names", ArrayRef<char>(names.data(), names.size()));
+  b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External,
+                           prefix + "kernel_count",
+                           b.getI32IntegerAttr(program.kernelNames.size()));
+  addBytes(b, loc, prefix + "constants", program.constants);
+  addU64(b, loc, prefix + "constants_size", program.constants.size());
+  addU64(b, loc, prefix + "arena_size", program.arenaBytes);
+  // Where each input, then each output, lives in the arena.
+  SmallVector<uint64_t> offsets;
+  for (unsigned index : program.inputs)
+    offsets.push_back(program.buffers[index].offset);
+  for (unsigned index : program.outputs)
+    offsets.push_back(program.buffers[index].offset);
+  addBytes(b, loc, prefix + "io_offsets",
+           ArrayRef<char>(reinterpret_cast<const char *>(offsets.data()), offsets.size() * 8));
+  addArtifactGlobals(*module, signature, options);
+  return module;
+}

@@ -1,0 +1,337 @@
+/* The CUDA executor: runs artifacts compiled with --target=cuda on an NVIDIA GPU
+ * through the driver API, loaded with dlopen so the runtime needs no CUDA to build or
+ * to load CPU artifacts.
+ *
+ * At load: the driver, the primary context of the device, the kernel image (fatbin or
+ * PTX), one allocation for the planned arena and one for the constants, which are
+ * uploaded once. Each run copies the inputs into their arena slots, replays the
+ * model's launches (captured once into a CUDA graph) between two events, copies the
+ * outputs back and synchronizes. Runs on one module are serialized by a mutex. */
+#include "cuda_driver.h"
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYMBOL_PREFIX "kiln_model_cuda_"
+
+/* The artifact's host code: every launch of the model, in stream order. */
+typedef void (*kiln_launch_fn)(void *executor, int32_t kernel, int32_t gx, int32_t gy,
+                               int32_t gz, int32_t bx, int32_t by, int32_t bz,
+                               int32_t shared_bytes, const uint64_t *args, int32_t arg_count);
+typedef void (*kiln_cuda_run_fn)(void *executor, kiln_launch_fn launch, uint64_t arena,
+                                 uint64_t constants);
+
+struct kiln_cuda_executor_s {
+  kiln_cuda_driver_t driver;
+  CUdevice device;
+  CUcontext context;
+  CUmodule module;
+  CUfunction *functions;
+  const char **kernel_names; /* borrowed from the artifact */
+  uint32_t kernel_count;
+  CUdeviceptr arena, constants;
+  const uint64_t *io_offsets; /* inputs, then outputs */
+  kiln_cuda_run_fn run;
+  CUstream stream;
+  CUevent start, stop;
+  int use_graph;
+  CUgraphExec graph;
+  kiln_status_t launch_error; /* the first failed launch of the current run */
+  float last_ms;
+  int has_time;
+  pthread_mutex_t lock;
+};
+
+static kiln_status_t cuda_error(const kiln_cuda_driver_t *d, CUresult result, const char *call,
+                                const char *subject) {
+  const char *name = NULL, *text = NULL;
+  if (d->getErrorName)
+    d->getErrorName(result, &name);
+  if (d->getErrorString)
+    d->getErrorString(result, &text);
+  char code[32];
+  if (!name) {
+    snprintf(code, sizeof(code), "%d", result);
+    name = code;
+  }
+  return kiln_make_status(result == CUDA_ERROR_NO_DEVICE ? KILN_STATUS_UNAVAILABLE
+                                                         : KILN_STATUS_DEVICE_ERROR,
+                          "CUDA error %s in %s%s%s%s%s%s", name, call, subject ? " (" : "",
+                          subject ? subject : "", subject ? ")" : "", text ? ": " : "",
+                          text ? text : "");
+}
+
+/* Returns the status of a failed driver call `name` (about `subject`, may be NULL). */
+#define CHECK(call, name, subject)                                                            \
+  do {                                                                                        \
+    CUresult result_ = (call);                                                                \
+    if (result_ != CUDA_SUCCESS)                                                              \
+      return cuda_error(&e->driver, result_, name, subject);                                  \
+  } while (0)
+
+static kiln_status_t load_driver(kiln_cuda_driver_t *d) {
+  const char *path = getenv("KILN_CUDA_DRIVER");
+  if (!path || !*path)
+    path = "libcuda.so.1";
+  d->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!d->library)
+    return kiln_make_status(KILN_STATUS_UNAVAILABLE,
+                            "this artifact runs on CUDA, and the CUDA driver (%s) cannot be "
+                            "loaded: %s", path, dlerror());
+#define KILN_CUDA_LOAD(member, symbol, result, params)                                        \
+  *(void **)&d->member = dlsym(d->library, symbol);                                           \
+  if (!d->member)                                                                             \
+    return kiln_make_status(KILN_STATUS_UNAVAILABLE,                                          \
+                            "the CUDA driver %s lacks %s; Kiln needs driver API 12 or later", \
+                            path, symbol);
+  KILN_CUDA_DRIVER_FUNCTIONS(KILN_CUDA_LOAD)
+#undef KILN_CUDA_LOAD
+  return NULL;
+}
+
+/* Finds the artifact's `kiln_model_cuda_<name>`. */
+static const void *artifact_symbol(void *handle, const char *name) {
+  char symbol[128];
+  snprintf(symbol, sizeof(symbol), SYMBOL_PREFIX "%s", name);
+  return dlsym(handle, symbol);
+}
+
+static kiln_status_t load_module(kiln_cuda_executor_t *e, const void *image) {
+  char log[8192] = "";
+  int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {log, (void *)(size_t)sizeof(log)};
+  CUresult result = e->driver.moduleLoadDataEx(&e->module, image, 2, options, values);
+  if (result == CUDA_SUCCESS)
+    return NULL;
+  kiln_status_t status = cuda_error(&e->driver, result, "cuModuleLoadDataEx", "the kernel image");
+  if (!log[0])
+    return status;
+  kiln_status_t detailed = kiln_make_status(kiln_status_code(status), "%s\n%s",
+                                            kiln_status_message(status), log);
+  kiln_status_free(status);
+  return detailed;
+}
+
+static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle) {
+  const kiln_cuda_driver_t *d = &e->driver;
+  const uint64_t *image_size = artifact_symbol(handle, "image_size");
+  const char *image = artifact_symbol(handle, "image");
+  const char *names = artifact_symbol(handle, "kernel_names");
+  const uint32_t *kernel_count = artifact_symbol(handle, "kernel_count");
+  const char *constants = artifact_symbol(handle, "constants");
+  const uint64_t *constants_size = artifact_symbol(handle, "constants_size");
+  const uint64_t *arena_size = artifact_symbol(handle, "arena_size");
+  e->io_offsets = artifact_symbol(handle, "io_offsets");
+  *(void **)&e->run = (void *)artifact_symbol(handle, "run");
+  if (!image_size || !image || !names || !kernel_count || !constants || !constants_size ||
+      !arena_size || !e->io_offsets || !e->run)
+    return kiln_make_status(KILN_STATUS_INCOMPATIBLE,
+                            "a CUDA artifact must export every " SYMBOL_PREFIX "* symbol");
+
+  CHECK(d->init(0), "cuInit", NULL);
+  const char *ordinal = getenv("KILN_CUDA_DEVICE");
+  int count = 0;
+  CHECK(d->deviceGetCount(&count), "cuDeviceGetCount", NULL);
+  int index = ordinal && *ordinal ? atoi(ordinal) : 0;
+  if (count == 0)
+    return kiln_make_status(KILN_STATUS_UNAVAILABLE, "this artifact runs on CUDA, and no CUDA "
+                                                     "device is present");
+  if (index < 0 || index >= count)
+    return kiln_make_status(KILN_STATUS_INVALID_ARGUMENT,
+                            "KILN_CUDA_DEVICE=%s, but there are %d CUDA devices", ordinal, count);
+  CHECK(d->deviceGet(&e->device, index), "cuDeviceGet", NULL);
+  CHECK(d->primaryCtxRetain(&e->context, e->device), "cuDevicePrimaryCtxRetain", NULL);
+  CHECK(d->ctxSetCurrent(e->context), "cuCtxSetCurrent", NULL);
+
+  kiln_status_t status = load_module(e, image);
+  if (status)
+    return status;
+  e->kernel_count = *kernel_count;
+  e->functions = calloc(e->kernel_count + 1, sizeof(CUfunction));
+  e->kernel_names = calloc(e->kernel_count + 1, sizeof(char *));
+  if (!e->functions || !e->kernel_names)
+    return kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "out of memory");
+  for (uint32_t i = 0; i < e->kernel_count; ++i) {
+    e->kernel_names[i] = names;
+    CHECK(d->moduleGetFunction(&e->functions[i], e->module, names), "cuModuleGetFunction", names);
+    names += strlen(names) + 1;
+  }
+  /* One byte at least: a model may need no scratch memory, or no constants. */
+  CHECK(d->memAlloc(&e->arena, *arena_size ? *arena_size : 1), "cuMemAlloc", "the arena");
+  CHECK(d->memAlloc(&e->constants, *constants_size ? *constants_size : 1), "cuMemAlloc", "the constants");
+  if (*constants_size)
+    CHECK(d->memcpyHtoD(e->constants, constants, *constants_size), "cuMemcpyHtoD", "the constants");
+  CHECK(d->streamCreate(&e->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate", NULL);
+  CHECK(d->eventCreate(&e->start, 0), "cuEventCreate", NULL);
+  CHECK(d->eventCreate(&e->stop, 0), "cuEventCreate", NULL);
+  const char *graphs = getenv("KILN_CUDA_GRAPHS");
+  e->use_graph = !(graphs && strcmp(graphs, "0") == 0);
+  return NULL;
+}
+
+kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor) {
+  *out_executor = NULL;
+  kiln_cuda_executor_t *e = calloc(1, sizeof(*e));
+  if (!e)
+    return kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "out of memory");
+  pthread_mutex_init(&e->lock, NULL);
+  kiln_status_t status = load_driver(&e->driver);
+  if (!status)
+    status = setup(e, handle);
+  if (status) {
+    kiln_cuda_executor_release(e);
+    return status;
+  }
+  *out_executor = e;
+  return NULL;
+}
+
+void kiln_cuda_executor_release(kiln_cuda_executor_t *e) {
+  if (!e)
+    return;
+  const kiln_cuda_driver_t *d = &e->driver;
+  if (e->context)
+    d->ctxSetCurrent(e->context);
+  if (e->graph)
+    d->graphExecDestroy(e->graph);
+  if (e->start)
+    d->eventDestroy(e->start);
+  if (e->stop)
+    d->eventDestroy(e->stop);
+  if (e->stream)
+    d->streamDestroy(e->stream);
+  if (e->arena)
+    d->memFree(e->arena);
+  if (e->constants)
+    d->memFree(e->constants);
+  if (e->module)
+    d->moduleUnload(e->module);
+  if (e->context)
+    d->primaryCtxRelease(e->device);
+  if (d->library)
+    dlclose(d->library);
+  kiln_status_free(e->launch_error);
+  free(e->functions);
+  free(e->kernel_names);
+  pthread_mutex_destroy(&e->lock);
+  free(e);
+}
+
+/* The launch callback the artifact's host code calls for every kernel. */
+static void launch(void *executor, int32_t kernel, int32_t gx, int32_t gy, int32_t gz,
+                   int32_t bx, int32_t by, int32_t bz, int32_t shared_bytes,
+                   const uint64_t *args, int32_t arg_count) {
+  kiln_cuda_executor_t *e = executor;
+  if (e->launch_error)
+    return;
+  if (kernel < 0 || (uint32_t)kernel >= e->kernel_count || arg_count < 0) {
+    e->launch_error = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
+                                       "the artifact launches kernel %d of %u", kernel,
+                                       e->kernel_count);
+    return;
+  }
+  void *stack[64];
+  void **params = arg_count <= 64 ? stack : malloc(arg_count * sizeof(void *));
+  if (!params) {
+    e->launch_error = kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "out of memory");
+    return;
+  }
+  for (int32_t i = 0; i < arg_count; ++i)
+    params[i] = (void *)&args[i];
+  CUresult result = e->driver.launchKernel(e->functions[kernel], gx, gy, gz, bx, by, bz,
+                                           shared_bytes, e->stream, params, NULL);
+  if (result != CUDA_SUCCESS)
+    e->launch_error = cuda_error(&e->driver, result, "cuLaunchKernel", e->kernel_names[kernel]);
+  if (params != stack)
+    free(params);
+}
+
+/* Makes every launch of the model on the stream: the first time under capture, into
+ * the graph that later runs replay. */
+static kiln_status_t launch_all(kiln_cuda_executor_t *e) {
+  const kiln_cuda_driver_t *d = &e->driver;
+  if (!e->use_graph) {
+    e->run(e, launch, e->arena, e->constants);
+    return NULL;
+  }
+  if (!e->graph) {
+    CUgraph graph = NULL;
+    CHECK(d->streamBeginCapture(e->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture", NULL);
+    e->run(e, launch, e->arena, e->constants);
+    CUresult ended = d->streamEndCapture(e->stream, &graph);
+    if (e->launch_error) {
+      if (graph)
+        d->graphDestroy(graph);
+      return NULL;
+    }
+    if (ended != CUDA_SUCCESS)
+      return cuda_error(d, ended, "cuStreamEndCapture", "capturing the model's launches");
+    CUresult made = d->graphInstantiate(&e->graph, graph, 0);
+    d->graphDestroy(graph);
+    if (made != CUDA_SUCCESS) {
+      e->graph = NULL;
+      return cuda_error(d, made, "cuGraphInstantiateWithFlags", NULL);
+    }
+  }
+  CHECK(d->graphLaunch(e->graph, e->stream), "cuGraphLaunch", NULL);
+  return NULL;
+}
+
+static kiln_status_t run_locked(kiln_cuda_executor_t *e, const kiln_buffer_view_t *inputs,
+                                size_t input_count, const kiln_buffer_view_t *outputs,
+                                size_t output_count) {
+  const kiln_cuda_driver_t *d = &e->driver;
+  CHECK(d->ctxSetCurrent(e->context), "cuCtxSetCurrent", NULL);
+  for (size_t i = 0; i < input_count; ++i)
+    if (inputs[i].byte_size)
+      CHECK(d->memcpyHtoDAsync(e->arena + e->io_offsets[i], inputs[i].data,
+                               inputs[i].byte_size, e->stream), "cuMemcpyHtoDAsync",
+            "copying an input to the device");
+  e->has_time = 0;
+  CHECK(d->eventRecord(e->start, e->stream), "cuEventRecord", NULL);
+  kiln_status_t status = launch_all(e);
+  if (!status && e->launch_error) {
+    status = e->launch_error;
+    e->launch_error = NULL;
+  }
+  if (status) {
+    d->streamSynchronize(e->stream);
+    return status;
+  }
+  CHECK(d->eventRecord(e->stop, e->stream), "cuEventRecord", NULL);
+  for (size_t i = 0; i < output_count; ++i)
+    if (outputs[i].byte_size)
+      CHECK(d->memcpyDtoHAsync(outputs[i].data, e->arena + e->io_offsets[input_count + i],
+                               outputs[i].byte_size, e->stream), "cuMemcpyDtoHAsync",
+            "copying an output from the device");
+  CUresult done = d->streamSynchronize(e->stream);
+  if (done != CUDA_SUCCESS)
+    /* Kernels run asynchronously, so the failing one is not known here; with
+     * KILN_CUDA_GRAPHS=0 and CUDA_LAUNCH_BLOCKING=1 the launch itself reports it. */
+    return cuda_error(d, done, "cuStreamSynchronize", "running the model's kernels");
+  if (d->eventElapsedTime(&e->last_ms, e->start, e->stop) == CUDA_SUCCESS)
+    e->has_time = 1;
+  return NULL;
+}
+
+kiln_status_t kiln_cuda_executor_run(kiln_cuda_executor_t *e, const kiln_buffer_view_t *inputs,
+                                     size_t input_count, const kiln_buffer_view_t *outputs,
+                                     size_t output_count) {
+  pthread_mutex_lock(&e->lock);
+  kiln_status_t status = run_locked(e, inputs, input_count, outputs, output_count);
+  pthread_mutex_unlock(&e->lock);
+  return status;
+}
+
+kiln_status_t kiln_cuda_executor_device_time(kiln_cuda_executor_t *e, double *out_ms) {
+  pthread_mutex_lock(&e->lock);
+  int has_time = e->has_time;
+  *out_ms = e->last_ms;
+  pthread_mutex_unlock(&e->lock);
+  return has_time ? NULL
+                  : kiln_make_status(KILN_STATUS_NOT_FOUND, "no run of this module has been timed");
+}
