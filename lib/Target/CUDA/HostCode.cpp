@@ -114,13 +114,18 @@ OwningOpRef<ModuleOp> kiln::buildCUDAHostModule(MLIRContext *context, const Host
   addU64(b, loc, prefix + "constants_size", program.constants.size());
   addU64(b, loc, prefix + "arena_size", program.arenaBytes);
   // Where each input, then each output, lives in the arena.
-  SmallVector<uint64_t> offsets;
+  SmallVector<int64_t> offsets;
   for (unsigned index : program.inputs)
     offsets.push_back(program.buffers[index].offset);
   for (unsigned index : program.outputs)
     offsets.push_back(program.buffers[index].offset);
-  addBytes(b, loc, prefix + "io_offsets",
-           ArrayRef<char>(reinterpret_cast<const char *>(offsets.data()), offsets.size() * 8));
+  if (offsets.empty())
+    offsets.push_back(0); // keeps the global non-empty
+  b.create<LLVM::GlobalOp>(
+      loc, LLVM::LLVMArrayType::get(b.getI64Type(), offsets.size()), true,
+      LLVM::Linkage::External, prefix + "io_offsets",
+      DenseElementsAttr::get(RankedTensorType::get({(int64_t)offsets.size()}, b.getI64Type()),
+                             ArrayRef<int64_t>(offsets)));
   addArtifactGlobals(*module, signature, options);
   return module;
 }
