@@ -1,6 +1,7 @@
 // kiln-run: loads a compiled model with the Kiln runtime, runs it on .npy or .pb inputs,
 // compares the outputs with expected files and benchmarks it. Links no LLVM or MLIR.
 #include "TensorIO.h"
+#include "TestSuite.h"
 #include "kiln/runtime.h"
 
 #include <algorithm>
@@ -16,6 +17,8 @@ using namespace kiln::tools;
 static const char *kUsage =
     "usage: kiln-run ARTIFACT [--input [NAME=]FILE]... [--expect FILE]... [--rtol R] [--atol A]\n"
     "                [--bench N] [--warmup W] [--save DIR] [--device cpu|cuda]\n"
+    "       kiln-run --suite DIR [--expect-pass FILE] [-j N] [--timeout S] [--quiet]\n"
+    "                [--rtol R] [--atol A] [--device cpu|cuda]\n"
     "\n"
     "Runs a model compiled by kiln-compile (a shared library) on its inputs.\n"
     "  --input [NAME=]FILE  an input as .npy or ONNX TensorProto .pb; without NAME, inputs\n"
@@ -29,7 +32,15 @@ static const char *kUsage =
     "  --save DIR           write each output to DIR/output_K.npy\n"
     "  --device D           require an artifact compiled for D (the artifact decides where\n"
     "                       it runs: kiln-compile --target); CUDA runs need libcuda.so.1\n"
-    "Exits 0 only when every output matches its expected file.\n";
+    "Exits 0 only when every output matches its expected file.\n"
+    "\n"
+    "  --suite DIR          run a test suite compiled by kiln-onnx-test --compile-to DIR\n"
+    "                       (e.g. here for CUDA, run on a GPU machine): each test in its\n"
+    "                       own process, one line per test, then 'N passed, N failed, N\n"
+    "                       skipped'. Tolerances default to kiln-onnx-test's (1e-3, 1e-7).\n"
+    "  --expect-pass FILE   tests that must pass; any that does not fails the run\n"
+    "  -j N, --timeout S    parallel tests (default 1) and per-test limit (default 60 s)\n"
+    "  --quiet              print only failures and the summary\n";
 
 static int fail(const std::string &message) {
   std::fprintf(stderr, "kiln-run: error: %s\n", message.c_str());
@@ -46,6 +57,9 @@ int main(int argc, char **argv) {
   std::string artifact, saveDir;
   std::vector<std::string> inputSpecs, expectFiles;
   double rtol = 1e-3, atol = 1e-5;
+  bool atolGiven = false;
+  std::string suiteDir, expectPass;
+  SuiteOptions suite;
   int bench = 0, warmup = 3;
   std::string device;
   for (int i = 1; i < argc; ++i) {
@@ -78,6 +92,17 @@ int main(int argc, char **argv) {
       rtol = std::atof(value("--rtol"));
     } else if (arg == "--atol") {
       atol = std::atof(value("--atol"));
+      atolGiven = true;
+    } else if (arg == "--suite") {
+      suiteDir = value("--suite");
+    } else if (arg == "--expect-pass") {
+      expectPass = value("--expect-pass");
+    } else if (arg == "-j") {
+      suite.jobs = std::max(1, std::atoi(value("-j")));
+    } else if (arg == "--timeout") {
+      suite.timeoutSeconds = std::max(1, std::atoi(value("--timeout")));
+    } else if (arg == "--quiet") {
+      suite.quiet = true;
     } else if (arg == "--bench") {
       bench = std::atoi(value("--bench"));
     } else if (arg == "--warmup") {
@@ -99,6 +124,20 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "kiln-run: error: more than one artifact given\n");
       return 2;
     }
+  }
+  if (!suiteDir.empty()) {
+    if (!artifact.empty())
+      return fail("--suite runs a folder, not an artifact");
+    if (!expectPass.empty() && !readTestList(expectPass, suite.mustPass))
+      return fail("cannot read " + expectPass);
+    suite.requireListed = true;
+    std::vector<TestCase> tests;
+    collectTests(suiteDir, kSuiteVerdictFile, tests);
+    int exitCode = 0;
+    runSuite(tests, suite, [&](const TestCase &t) {
+      return runCompiledTest(t, device, rtol, atolGiven ? atol : 1e-7);
+    }, exitCode);
+    return exitCode;
   }
   if (artifact.empty()) {
     std::fputs(kUsage, stderr);
