@@ -38,6 +38,23 @@ std::optional<EmitKind> kiln::parseEmitKind(StringRef name) {
       .Default(std::nullopt);
 }
 
+llvm::Error kiln::applyTargetOption(StringRef spec, CompilerOptions &options) {
+  auto [targetName, arch] = spec.split(':');
+  if (targetName == "cpu" && arch.empty()) {
+    options.target = Target::CPU;
+    return llvm::Error::success();
+  }
+  if (targetName != "cuda")
+    return llvm::createStringError("unknown --target=" + spec.str() + " (want cpu or cuda[:sm_XX])");
+  options.target = Target::CUDA;
+  if (!arch.empty())
+    options.cudaArch = arch.str();
+  if (!isSupportedCUDAArch(options.cudaArch))
+    return llvm::createStringError("unsupported CUDA architecture '" + options.cudaArch +
+                                   "' (supported: " + supportedCUDAArchs().str() + ")");
+  return llvm::Error::success();
+}
+
 std::unique_ptr<MLIRContext> kiln::createCompilerContext() {
   DialectRegistry registry;
   registerAllDialects(registry);

@@ -1,7 +1,6 @@
 // kiln-compile: compiles an ONNX model (or kiln-dialect MLIR) to a shared library, an
 // object file with a C header, or the text of any pipeline stage.
 #include "kiln/Compiler/Compiler.h"
-#include "kiln/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
@@ -90,18 +89,8 @@ int main(int argc, char **argv) {
     importOptions.boundInputs[inputName] = value.str();
   }
   kiln::CompilerOptions options;
-  auto [targetName, arch] = StringRef(target).split(':');
-  if (targetName == "cuda") {
-    options.target = kiln::Target::CUDA;
-    if (!arch.empty())
-      options.cudaArch = arch.str();
-    if (!kiln::isSupportedCUDAArch(options.cudaArch)) {
-      errs() << "kiln-compile: error: unsupported CUDA architecture '" << options.cudaArch
-             << "' (supported: " << kiln::supportedCUDAArchs() << ")\n";
-      return 2;
-    }
-  } else if (targetName != "cpu" || !arch.empty()) {
-    errs() << "kiln-compile: error: unknown --target=" << target << " (want cpu or cuda[:sm_XX])\n";
+  if (Error err = kiln::applyTargetOption(target, options)) {
+    errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   options.targetTriple = triple;

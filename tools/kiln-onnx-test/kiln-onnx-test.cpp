@@ -6,7 +6,6 @@
 #include "CoverageReport.h"
 #include "TestSuite.h"
 #include "kiln/Compiler/Compiler.h"
-#include "kiln/Target/CUDA/CUDATarget.h"
 #include "kiln/runtime.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -191,19 +190,8 @@ int main(int argc, char **argv) {
   options.assembleKernels = !noCubin;
   if (device == "cuda" && target == "cpu")
     target = "cuda";
-  StringRef targetName = target, arch;
-  std::tie(targetName, arch) = targetName.split(':');
-  if (targetName == "cuda") {
-    options.target = kiln::Target::CUDA;
-    if (!arch.empty())
-      options.cudaArch = arch.str();
-    if (!kiln::isSupportedCUDAArch(options.cudaArch)) {
-      errs() << "kiln-onnx-test: error: unsupported CUDA architecture '" << options.cudaArch
-             << "' (supported: " << kiln::supportedCUDAArchs() << ")\n";
-      return 2;
-    }
-  } else if (targetName != "cpu" || !arch.empty()) {
-    errs() << "kiln-onnx-test: error: unknown --target=" << target << " (want cpu or cuda[:sm_XX])\n";
+  if (Error err = kiln::applyTargetOption(target, options)) {
+    errs() << "kiln-onnx-test: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   if (!device.empty() && device != (options.target == kiln::Target::CUDA ? "cuda" : "cpu")) {

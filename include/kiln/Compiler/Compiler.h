@@ -28,6 +28,10 @@ enum class EmitKind {
 /// "gpu", "nvvm", "ptx".
 std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 
+/// Applies a --target value ("cpu", "cuda" or "cuda:sm_XX") to `options`; the error
+/// says what is wrong and what is accepted.
+llvm::Error applyTargetOption(llvm::StringRef spec, CompilerOptions &options);
+
 /// Creates a context with every dialect and interface the compiler needs.
 std::unique_ptr<mlir::MLIRContext> createCompilerContext();
 
