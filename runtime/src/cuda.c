@@ -82,8 +82,12 @@ static kiln_status_t load_driver(kiln_cuda_driver_t *d) {
     return kiln_make_status(KILN_STATUS_UNAVAILABLE,
                             "this artifact runs on CUDA, and the CUDA driver (%s) cannot be "
                             "loaded: %s", path, dlerror());
+  /* A driver may export only a newer _v2 entry with the same signature (CUDA 12.8 made
+   * cuEventElapsedTime_v2 the default), so that is tried too. */
 #define KILN_CUDA_LOAD(member, symbol, result, params)                                        \
   *(void **)&d->member = dlsym(d->library, symbol);                                           \
+  if (!d->member)                                                                             \
+    *(void **)&d->member = dlsym(d->library, symbol "_v2");                                   \
   if (!d->member)                                                                             \
     return kiln_make_status(KILN_STATUS_UNAVAILABLE,                                          \
                             "the CUDA driver %s lacks %s; Kiln needs driver API 12 or later", \
