@@ -14,3 +14,15 @@ func.func @math(%x: f32) -> (f32, f32, f32) {
   %s = math.sinh %x : f32
   return %e, %t, %s : f32, f32, f32
 }
+
+// Integer powers: square-and-multiply over the exponent's bits, no call and no loop.
+// CHECK-LABEL: func @ipowi
+// CHECK-NOT: math.ipowi
+// CHECK: arith.shrui
+// CHECK: arith.muli
+// CHECK: arith.select
+// CHECK: return
+func.func @ipowi(%x: i32, %n: i32) -> i32 {
+  %p = math.ipowi %x, %n : i32
+  return %p : i32
+}
