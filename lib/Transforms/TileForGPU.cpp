@@ -52,14 +52,15 @@ struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
 
   /// Element work left outside any scf.parallel (a reduction of a whole tensor, a
   /// rank-0 copy) becomes a single-iteration parallel loop: a one-thread kernel. Such
-  /// work is a run of serial loops, loads, stores and the arithmetic between them.
+  /// work is a run of serial loops, loads, stores and the arithmetic and math between
+  /// them.
   static bool isSerialWork(Operation &op) {
     if (auto loop = dyn_cast<scf::ForOp>(op))
       return loop.getNumResults() == 0;
     if (isa<memref::LoadOp, memref::StoreOp>(op))
       return true;
-    return op.getDialect() && op.getDialect()->getNamespace() == "arith" &&
-           !isa<arith::ConstantOp>(op);
+    StringRef dialect = op.getDialect() ? op.getDialect()->getNamespace() : "";
+    return (dialect == "arith" || dialect == "math") && !isa<arith::ConstantOp>(op);
   }
 
   void wrapSerialWork() {

@@ -59,3 +59,22 @@ func.func @serial(%out: memref<f32>, %in: memref<10xf32>) {
   }
   return
 }
+
+// Rank-0 elementwise work (loads, arithmetic, math, a store) is one run: a one-thread
+// kernel, with the math op inside it rather than left on the host.
+// CHECK-LABEL: func @scalar_math
+// CHECK: scf.parallel
+// CHECK: memref.load
+// CHECK: math.roundeven
+// CHECK: memref.store
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: } {mapping = [#gpu.loop_dim_map<processor = block_x
+// CHECK-NEXT: return
+func.func @scalar_math(%a: memref<f32>, %b: memref<f32>, %out: memref<f32>) {
+  %x = memref.load %a[] : memref<f32>
+  %y = memref.load %b[] : memref<f32>
+  %q = arith.divf %x, %y : f32
+  %r = math.roundeven %q : f32
+  memref.store %r, %out[] : memref<f32>
+  return
+}
