@@ -237,8 +237,12 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
 
   flattenEmptyBoundaries(main);
   // The signature now holds the I/O names; the lowered code needs no attributes.
-  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
     main.removeArgAttr(i, "kiln.name");
+    // Inputs belong to the caller: an op that updates in place (a scatter) must write
+    // a copy, never the caller's buffer.
+    main.setArgAttr(i, "bufferization.writable", BoolAttr::get(&context, false));
+  }
   for (unsigned i = 0; i < main.getNumResults(); ++i)
     main.removeResultAttr(i, StringAttr::get(&context, "kiln.name"));
 

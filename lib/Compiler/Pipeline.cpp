@@ -114,6 +114,9 @@ void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
 }
 
 void kiln::buildNVVMPipeline(OpPassManager &pm, const CompilerOptions &options) {
+  // Views with offsets known only in the kernel (a scatter's destination row) become
+  // explicit address arithmetic the NVVM lowering understands.
+  pm.addNestedPass<gpu::GPUModuleOp>(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createKilnApproximateMath());

@@ -115,8 +115,18 @@ struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
     for (auto [loop, count] : llvm::zip(outermostLoops(), trips)) {
       int64_t threads = std::min<int64_t>(threadsPerBlock, std::max<int64_t>(count, 1));
       auto [blocks, lanes] = scf::tileParallelLoop(loop, {threads}, /*noMinMaxBounds=*/true);
-      // Parallel loops nested deeper (none come from linalg today) run sequentially.
-      lanes.getBody()->walk([&](scf::ParallelOp nested) { map(nested, gpu::Processor::Sequential); });
+      // Parallel loops nested deeper (a copy inside a serial scatter loop) run
+      // sequentially in the thread: as scf.for, since the GPU mapping handles nested
+      // parallel loops only directly inside mapped ones.
+      SmallVector<scf::ParallelOp> nested;
+      lanes.getBody()->walk([&](scf::ParallelOp loop) { nested.push_back(loop); });
+      for (scf::ParallelOp loop : llvm::reverse(nested)) {
+        rewriter.setInsertionPoint(loop);
+        if (failed(scf::parallelForToNestedFors(rewriter, loop))) {
+          loop.emitError("cannot serialize this nested parallel loop");
+          return signalPassFailure();
+        }
+      }
       map(blocks, gpu::Processor::BlockX);
       map(lanes, gpu::Processor::ThreadX);
     }
