@@ -80,8 +80,8 @@ static kiln_status_t load_driver(kiln_cuda_driver_t *d) {
   d->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!d->library)
     return kiln_make_status(KILN_STATUS_UNAVAILABLE,
-                            "this artifact runs on CUDA, and the CUDA driver (%s) cannot be "
-                            "loaded: %s", path, dlerror());
+                            "CUDA needs the CUDA driver (%s), which cannot be loaded: %s", path,
+                            dlerror());
   /* A driver may export only a newer _v2 entry with the same signature (CUDA 12.8 made
    * cuEventElapsedTime_v2 the default), so that is tried too. */
 #define KILN_CUDA_LOAD(member, symbol, result, params)                                        \
@@ -175,6 +175,22 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle) {
   const char *graphs = getenv("KILN_CUDA_GRAPHS");
   e->use_graph = !(graphs && strcmp(graphs, "0") == 0);
   return NULL;
+}
+
+kiln_status_t kiln_cuda_probe(void) {
+  kiln_cuda_driver_t driver = {0};
+  kiln_status_t status = load_driver(&driver);
+  int count = 0;
+  CUresult result = CUDA_SUCCESS;
+  if (!status && (result = driver.init(0)) == CUDA_SUCCESS)
+    result = driver.deviceGetCount(&count);
+  if (!status && result != CUDA_SUCCESS)
+    status = cuda_error(&driver, result, "cuInit", NULL);
+  else if (!status && count == 0)
+    status = kiln_make_status(KILN_STATUS_UNAVAILABLE, "no CUDA device is present");
+  if (driver.library)
+    dlclose(driver.library);
+  return status;
 }
 
 kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor) {

@@ -32,6 +32,8 @@ int kiln_dtype_parse(const char *name, kiln_dtype_t *out_dtype);
 /* The CUDA executor behind modules compiled with --target=cuda (cuda.c). */
 typedef struct kiln_cuda_executor_s kiln_cuda_executor_t;
 
+/* NULL when the CUDA driver loads and reports a device. */
+kiln_status_t kiln_cuda_probe(void);
 /* Loads the CUDA driver and sets up the artifact opened as `handle` on the device. */
 kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor);
 void kiln_cuda_executor_release(kiln_cuda_executor_t *executor);

@@ -95,6 +95,10 @@ const char *kiln_device_name(kiln_device_t device) {
   return device == KILN_DEVICE_CUDA ? "cuda" : "cpu";
 }
 
+kiln_status_t kiln_device_probe(kiln_device_t device) {
+  return device == KILN_DEVICE_CUDA ? kiln_cuda_probe() : NULL;
+}
+
 kiln_status_t kiln_module_device_time(const kiln_module_t *m, double *out_ms) {
   *out_ms = 0;
   if (!m->cuda)

@@ -199,6 +199,15 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (compileTo.empty() && options.target == kiln::Target::CUDA) {
+    // Say once, not per test, that this machine cannot run CUDA artifacts.
+    if (kiln_status_t s = kiln_device_probe(KILN_DEVICE_CUDA)) {
+      errs() << "kiln-onnx-test: error: cannot run CUDA artifacts here: " << kiln_status_message(s)
+             << "\n(to compile here and run on a GPU machine: --compile-to DIR, then kiln-run --suite DIR)\n";
+      kiln_status_free(s);
+      return 1;
+    }
+  }
   SuiteOptions suite;
   suite.jobs = jobs ? jobs : std::max(1u, std::thread::hardware_concurrency());
   suite.timeoutSeconds = timeout;

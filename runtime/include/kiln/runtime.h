@@ -140,6 +140,10 @@ KILN_API kiln_device_t kiln_module_device(const kiln_module_t *module);
 /* Short name of `device` ("cpu", "cuda"). */
 KILN_API const char *kiln_device_name(kiln_device_t device);
 
+/* NULL when artifacts for `device` can run here; else why not (for CUDA: no driver,
+ * KILN_STATUS_UNAVAILABLE, or no device). */
+KILN_API kiln_status_t kiln_device_probe(kiln_device_t device);
+
 /* CUDA modules: the milliseconds the GPU spent in the last successful
  * kiln_module_run's kernels, between two CUDA events (host-device copies excluded).
  * KILN_STATUS_NOT_FOUND before any run, and for CPU modules. */
