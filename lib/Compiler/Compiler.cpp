@@ -237,12 +237,8 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
 
   flattenEmptyBoundaries(main);
   // The signature now holds the I/O names; the lowered code needs no attributes.
-  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
     main.removeArgAttr(i, "kiln.name");
-    // Inputs belong to the caller: an op that updates in place (a scatter) must write
-    // a copy, never the caller's buffer.
-    main.setArgAttr(i, "bufferization.writable", BoolAttr::get(&context, false));
-  }
   for (unsigned i = 0; i < main.getNumResults(); ++i)
     main.removeResultAttr(i, StringAttr::get(&context, "kiln.name"));
 
@@ -254,6 +250,11 @@ llvm::Error kiln::compileModule(ModuleOp module, StringRef inputPath, StringRef 
     return reported("lowering to linalg failed");
   if (emit == EmitKind::Linalg)
     return writeFile(outputPath, printModule(module));
+  // Inputs belong to the caller: an op that updates in place (a scatter) must write a
+  // copy, never the caller's buffer. (Set for bufferization, which both targets run next.)
+  main = module.lookupSymbol<func::FuncOp>("main");
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+    main.setArgAttr(i, "bufferization.writable", BoolAttr::get(&context, false));
   if (options.target == Target::CUDA)
     return compileForCUDA(module, outputPath, emit, *signature, options);
   if (emit == EmitKind::GPU || emit == EmitKind::NVVM || emit == EmitKind::PTX)
