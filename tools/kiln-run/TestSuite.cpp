@@ -160,6 +160,15 @@ bool kiln::tools::readTestList(const std::string &path, std::set<std::string> &n
   return true;
 }
 
+std::string kiln::tools::deviceMismatch(const kiln_module_t *module, const std::string &device,
+                                        const std::string &artifact) {
+  std::string compiledFor = kiln_device_name(kiln_module_device(module));
+  if (device.empty() || device == compiledFor)
+    return "";
+  return artifact + " was compiled for " + compiledFor + ", not " + device +
+         " (kiln-compile --target=" + device + ")";
+}
+
 std::string kiln::tools::suiteArtifactName(size_t dataSet) {
   return "set_" + std::to_string(dataSet) + ".so";
 }
@@ -190,10 +199,8 @@ Result kiln::tools::runCompiledTest(const TestCase &test, const std::string &dev
       kiln_status_free(s);
       return r;
     }
-    const char *compiledFor = kiln_device_name(kiln_module_device(module));
-    Result r = !device.empty() && device != compiledFor
-                   ? Result{Outcome::Fail, artifact + " was compiled for " + compiledFor}
-                   : runDataSet(module, set, rtol, atol);
+    std::string mismatch = deviceMismatch(module, device, artifact);
+    Result r = mismatch.empty() ? runDataSet(module, set, rtol, atol) : Result{Outcome::Fail, mismatch};
     kiln_module_release(module);
     if (r.outcome != Outcome::Pass)
       return r;

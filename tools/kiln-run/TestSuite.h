@@ -69,6 +69,11 @@ std::map<std::string, Result> runSuite(const std::vector<TestCase> &tests,
                                        const std::function<Result(const TestCase &)> &run,
                                        int &exitCode);
 
+/// Empty when `device` ("cpu", "cuda"; empty: any) is where `module` runs; else the
+/// error to report for `artifact`.
+std::string deviceMismatch(const kiln_module_t *module, const std::string &device,
+                           const std::string &artifact);
+
 /// A compiled suite (kiln-onnx-test --compile-to DIR) holds, per test, DIR/NAME with
 /// this verdict file ("PASS", or the compile outcome and its reason), and per data set
 /// K the artifact set_K.so and a copy of test_data_set_K.

@@ -147,10 +147,8 @@ int main(int argc, char **argv) {
   kiln_module_t *module = nullptr;
   if (kiln_status_t s = kiln_module_load(artifact.c_str(), nullptr, &module))
     return failStatus(s);
-  const char *compiledFor = kiln_device_name(kiln_module_device(module));
-  if (!device.empty() && device != compiledFor)
-    return fail(artifact + " was compiled for " + compiledFor + ", not " + device +
-                " (kiln-compile --target=" + device + ")");
+  if (std::string mismatch = deviceMismatch(module, device, artifact); !mismatch.empty())
+    return fail(mismatch);
   size_t inputCount = kiln_module_input_count(module), outputCount = kiln_module_output_count(module);
 
   std::vector<HostTensor> inputs(inputCount);
@@ -232,8 +230,8 @@ int main(int argc, char **argv) {
       if (kiln_status_t s = run())
         return failStatus(s);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-      double gpu;
       if (kiln_module_device(module) == KILN_DEVICE_CUDA) {
+        double gpu;
         if (kiln_status_t s = kiln_module_device_time(module, &gpu))
           return failStatus(s);
         deviceMs.push_back(gpu);
