@@ -34,7 +34,7 @@ void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   // Loop order and row tiling for CPU caches and vector units.
-  if (options.target == Target::CPU) {
+  if (options.target == Target::CPU && !options.gpuLoopsOnCPU) {
     pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());
     pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
   }
@@ -57,10 +57,30 @@ static void addBufferization(OpPassManager &pm) {
   // Per-tile scratch buffers are allocated once per call, not once per tile.
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnForwardOutputBuffers());
 }
 
-void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &) {
+/// Every copy and linalg op becomes an scf.parallel nest over its output, reductions
+/// loops inside each point; a fusion's nests then merge where they line up. With
+/// `blockReductions`, long reductions instead become gpu.launch ops of their own.
+static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnLowerStridedCopies(kiln::KilnLowerStridedCopiesOptions{true}));
+  // Named ops (pooling, matmul, conv) become generics, so the passes below see all.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addNestedPass<func::FuncOp>(
+      kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
+  if (blockReductions)
+    pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // One nest, so one kernel, per fusion where the nests line up.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnFuseParallelLoops());
+}
+
+void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &options) {
   addBufferization(pm);
+  // The GPU's loop nests, run serially here: checks them on machines without a GPU.
+  if (options.gpuLoopsOnCPU)
+    addParallelLoopNests(pm, /*blockReductions=*/false);
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -93,14 +113,7 @@ void kiln::buildCPUPipeline(OpPassManager &pm, const CompilerOptions &options) {
 
 void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
   addBufferization(pm);
-  // Every copy and every linalg op becomes a parallel loop nest, then a kernel.
-  pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies(KilnLowerStridedCopiesOptions{true}));
-  // Named ops (pooling, matmul, conv) become generics, so the passes below see all.
-  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
-  pm.addNestedPass<func::FuncOp>(
-      createKilnReorderContractionLoops(KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
-  pm.addNestedPass<func::FuncOp>(createKilnGPUBlockReductions());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  addParallelLoopNests(pm, /*blockReductions=*/true);
   // No canonicalization in between: it would merge the block and thread loops again.
   pm.addNestedPass<func::FuncOp>(createKilnTileForGPU());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());

@@ -34,6 +34,10 @@ static cl::opt<unsigned> optLevel("O", cl::init(3), cl::Prefix,
 static cl::opt<std::string> name("name", cl::init("kiln_model"),
                                  cl::desc("Prefix of the exported symbols (<name>_run, <name>_signature)"),
                                  cl::cat(category));
+static cl::opt<bool> gpuLoopsOnCPU(
+    "gpu-loops-on-cpu",
+    cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin",
                              cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
@@ -99,6 +103,7 @@ int main(int argc, char **argv) {
   options.symbolPrefix = name;
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
+  options.gpuLoopsOnCPU = gpuLoopsOnCPU;
 
   auto context = kiln::createCompilerContext();
   // Importer messages already name the file and node; MLIR-level ones (from .mlir input

@@ -51,6 +51,10 @@ static cl::opt<std::string> device("device", cl::init(""),
                                    cl::desc("Run on cpu or cuda (cuda implies --target=cuda); "
                                             "default: the target's device"),
                                    cl::cat(category));
+static cl::opt<bool> gpuLoopsOnCPU(
+    "gpu-loops-on-cpu",
+    cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin", cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
 static cl::opt<std::string> compileTo(
@@ -188,6 +192,7 @@ int main(int argc, char **argv) {
   kiln::CompilerOptions options;
   options.optLevel = 1; // Small graphs: compile time dominates.
   options.assembleKernels = !noCubin;
+  options.gpuLoopsOnCPU = gpuLoopsOnCPU;
   if (device == "cuda" && target == "cpu")
     target = "cuda";
   if (Error err = kiln::applyTargetOption(target, options)) {

@@ -14,6 +14,9 @@ struct CompilerOptions {
   std::string cudaArch = "sm_90";
   /// CUDA: also assemble the kernels to a cubin in a fatbin, when ptxas is installed.
   bool assembleKernels = true;
+  /// CPU: generate the loop nests of the CUDA target (fused, one point per
+  /// iteration) and run them serially, to check them where there is no GPU.
+  bool gpuLoopsOnCPU = false;
   /// LLVM target triple and CPU; empty means the host.
   std::string targetTriple;
   std::string targetCPU;

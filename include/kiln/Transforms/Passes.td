@@ -146,6 +146,61 @@ def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect"];
 }
 
+def KilnFuseParallelLoops : Pass<"kiln-fuse-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Fuse a fusion's loop nests into one and keep per-thread values in registers";
+  let description = [{
+    A fusion region lowers to several `scf.parallel` nests over the same points (the
+    fill of a matmul's output, the matmul, its bias and activation). Adjacent nests with
+    equal constant bounds are merged when every buffer one writes and the other touches
+    is accessed, in both, at exactly the loop's point (an index tuple naming every loop
+    variable once), so each iteration reads only what the same iteration wrote: the
+    region becomes one kernel. Then, inside each nest:
+
+    - an element loaded and stored at loop-invariant indices in every iteration of an
+      `scf.for` (a matmul's accumulator) becomes a loop-carried value;
+    - a load after a store to the same element takes the stored value, and a store
+      overwritten before any read is dropped;
+    - buffers left only written are deleted.
+
+    Buffers with different roots (distinct allocations or function arguments) are
+    taken not to alias: bufferization never passes one buffer twice where either is
+    written.
+
+    ```mlir
+    scf.parallel (%i, %j) ... { memref.store %zero, %c[%i, %j] }
+    scf.parallel (%i, %j) ... { scf.for %k ... { %acc = memref.load %c[%i, %j] ... memref.store %s, %c[%i, %j] } }
+    scf.parallel (%i, %j) ... { %v = memref.load %c[%i, %j] ... memref.store %r, %c[%i, %j] }
+    // becomes
+    scf.parallel (%i, %j) ... {
+      %acc = scf.for %k ... iter_args(%a = %zero) { ... scf.yield %s }
+      ... memref.store %r, %c[%i, %j]
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def KilnForwardOutputBuffers : Pass<"kiln-forward-output-buffers", "mlir::func::FuncOp"> {
+  let summary = "Compute results straight into the caller's output buffers";
+  let description = [{
+    After `buffer-results-to-out-params`, a function whose result came from a call
+    still allocates a buffer, fills it and copies it into the output parameter at the
+    end. When the buffer has the output's type, is used only before the copy and the
+    output parameter is used by nothing else, the buffer is replaced by the output
+    parameter and the copy disappears: one full pass over each output less per run
+    (a kernel launch on the GPU, a memcpy on the CPU).
+
+    ```mlir
+    %a = memref.alloc() : memref<8x256xf32>
+    call @main_fusion_0(%x, %a) : (...) -> ()
+    memref.copy %a, %out : memref<8x256xf32> to memref<8x256xf32>
+    memref.dealloc %a : memref<8x256xf32>
+    // becomes
+    call @main_fusion_0(%x, %out) : (...) -> ()
+    ```
+  }];
+}
+
 def KilnApproximateMath : Pass<"kiln-approximate-math"> {
   let summary = "Expand math functions into arithmetic and polynomial approximations";
   let description = [{
