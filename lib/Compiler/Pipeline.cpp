@@ -72,7 +72,9 @@ static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
   if (blockReductions)
     pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  // One nest, so one kernel, per fusion where the nests line up.
+  // One nest, so one kernel, per fusion where the nests line up; padding is read
+  // through bounds tests instead of built.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnInlinePadding());
   pm.addNestedPass<func::FuncOp>(kiln::createKilnFuseParallelLoops());
 }
 

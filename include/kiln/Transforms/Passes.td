@@ -146,6 +146,31 @@ def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect"];
 }
 
+def KilnInlinePadding : Pass<"kiln-inline-padding", "mlir::func::FuncOp"> {
+  let summary = "Read padded buffers through their source instead of building them";
+  let description = [{
+    A padded convolution or pooling input is built by two nests: one fills a larger
+    buffer with the padding value, one copies the input into its interior. On the GPU
+    those are two kernels and a buffer written and read once. When nothing else writes
+    that buffer, each load from it becomes a bounds test instead: inside the interior
+    it reads the input (indices shifted by the padding), outside it yields the padding
+    value. The two nests and the buffer disappear, so the consumer's nest is the only
+    one left.
+
+    ```mlir
+    %p = memref.alloc() : memref<1x3x10x10xf32>
+    scf.parallel (...) = ... to (%c1, %c3, %c10, %c10) { memref.store %zero, %p[...] }
+    %interior = memref.subview %p[0, 0, 1, 1] [1, 3, 8, 8] [1, 1, 1, 1]
+    scf.parallel (...) = ... to (%c1, %c3, %c8, %c8) { copy %x[...] to %interior[...] }
+    ... %v = memref.load %p[%n, %c, %h, %w]
+    // becomes
+    ... %inside = (1 <= %h < 9) and (1 <= %w < 9)
+        %v = scf.if %inside -> f32 { memref.load %x[%n, %c, %h - 1, %w - 1] } else { %zero }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 def KilnFuseParallelLoops : Pass<"kiln-fuse-parallel-loops", "mlir::func::FuncOp"> {
   let summary = "Fuse a fusion's loop nests into one and keep per-thread values in registers";
   let description = [{
