@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace kiln {
@@ -53,6 +55,66 @@ std::optional<Combiner> matchCombiner(linalg::GenericOp op) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
+/// The nearest op before (or after) `op`, skipping ops without memory effects (views,
+/// constants).
+Operation *neighbour(Operation *op, bool after) {
+  Operation *next = after ? op->getNextNode() : op->getPrevNode();
+  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0)
+    next = after ? next->getNextNode() : next->getPrevNode();
+  return next;
+}
+
+bool allParallel(linalg::GenericOp op) {
+  return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
+}
+
+/// A generic right before `op` that fills `op`'s whole output with one scalar: the
+/// scalar, which then starts every output element instead of a load.
+linalg::GenericOp precedingFill(linalg::GenericOp op) {
+  auto fill = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
+  if (!fill || !allParallel(fill) || fill.getNumDpsInputs() != 1 || fill.getNumDpsInits() != 1 ||
+      fill.getDpsInitOperand(0)->get() != op.getDpsInitOperand(0)->get() ||
+      isa<ShapedType>(fill.getDpsInputOperand(0)->get().getType()) ||
+      !fill.getMatchingIndexingMap(fill.getDpsInitOperand(0)).isIdentity())
+    return nullptr;
+  Block &body = fill.getRegion().front();
+  if (body.getOperations().size() != 1 || body.getTerminator()->getOperand(0) != body.getArgument(0))
+    return nullptr;
+  return fill;
+}
+
+/// The allocation or argument a buffer is a view of.
+Value rootOf(Value memref) {
+  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
+    memref = view.getViewSource();
+  return memref;
+}
+
+/// An elementwise generic right after `op` over exactly `op`'s output, reading that
+/// output only element for element and writing nothing `op` reads: thread 0 of each
+/// block can apply it to its element (a mean's division, say).
+linalg::GenericOp followingEpilogue(linalg::GenericOp op) {
+  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  if (!epilogue || !allParallel(epilogue) || !outType ||
+      epilogue.getStaticLoopRanges() != SmallVector<int64_t>(outType.getShape()))
+    return nullptr;
+  llvm::DenseSet<Value> readByReduction;
+  for (OpOperand *in : op.getDpsInputOperands())
+    readByReduction.insert(rootOf(in->get()));
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    bool isOut = operand.get() == out;
+    if (!isOut && isa<ShapedType>(operand.get().getType()) && rootOf(operand.get()) == rootOf(out))
+      return nullptr; // another view of the output
+    if ((isOut || epilogue.isDpsInit(&operand)) && !epilogue.getMatchingIndexingMap(&operand).isIdentity())
+      return nullptr;
+    if (epilogue.isDpsInit(&operand) && readByReduction.contains(rootOf(operand.get())))
+      return nullptr;
+  }
+  return epilogue;
+}
+
 struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBlockReductions> {
   using Base::Base;
 
@@ -86,6 +148,30 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
   /// The element of `operand` (indexed by `map`) at loop indices `ivs`.
   static Value load(OpBuilder &b, Location loc, Value operand, AffineMap map, ArrayRef<Value> ivs) {
     return b.create<memref::LoadOp>(loc, operand, indicesAt(b, loc, map, ivs));
+  }
+
+  /// `epilogue`'s body for the one element at `point` of `out`, whose new value is
+  /// `value`: other operands are loaded there, results stored there.
+  static void applyEpilogue(OpBuilder &b, linalg::GenericOp epilogue, Value out, Value value,
+                            ArrayRef<Value> point) {
+    Location loc = epilogue.getLoc();
+    Block &body = epilogue.getRegion().front();
+    IRMapping mapping;
+    for (OpOperand &operand : epilogue->getOpOperands()) {
+      BlockArgument arg = body.getArgument(operand.getOperandNumber());
+      if (arg.use_empty())
+        continue;
+      if (operand.get() == out)
+        mapping.map(arg, value);
+      else if (!isa<ShapedType>(operand.get().getType()))
+        mapping.map(arg, operand.get());
+      else
+        mapping.map(arg, load(b, loc, operand.get(), epilogue.getMatchingIndexingMap(&operand), point));
+    }
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, mapping);
+    for (auto [result, init] : llvm::zip(body.getTerminator()->getOperands(), epilogue.getDpsInits()))
+      b.create<memref::StoreOp>(loc, mapping.lookupOrDefault(result), init, point);
   }
 
   LogicalResult rewrite(linalg::GenericOp op) {
@@ -123,6 +209,16 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     auto combiner = matchCombiner(op);
     if (!combiner)
       return failure();
+
+    // Every output element is one block's: a fill before can start the fold and an
+    // elementwise epilogue after can run in thread 0.
+    OpOperand *init = op.getDpsInitOperand(0);
+    AffineMap outMap = op.getMatchingIndexingMap(init);
+    auto outType = dyn_cast<MemRefType>(init->get().getType());
+    bool oneBlockPerElement = outMap.isProjectedPermutation() && outType && outType.hasStaticShape() &&
+                              outType.getNumElements() == outputs;
+    linalg::GenericOp fill = oneBlockPerElement ? precedingFill(op) : nullptr;
+    linalg::GenericOp epilogue = oneBlockPerElement ? followingEpilogue(op) : nullptr;
 
     Location loc = op.getLoc();
     OpBuilder b(op);
@@ -170,18 +266,23 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
                                           b.create<arith::ConstantIndexOp>(loc, 0));
     auto write = b.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
     b.setInsertionPointToStart(write.thenBlock());
-    OpOperand *init = op.getDpsInitOperand(0);
     SmallVector<Value> ivs(iterators.size(), b.create<arith::ConstantIndexOp>(loc, 0));
     for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
       ivs[d] = iv;
-    AffineMap outMap = op.getMatchingIndexingMap(init);
     SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs);
-    Value old = b.create<memref::LoadOp>(loc, init->get(), indices);
+    Value old = fill ? fill.getDpsInputOperand(0)->get()
+                     : b.create<memref::LoadOp>(loc, init->get(), indices).getResult();
     Value updated = combine(b, *combiner, old, total.getResult());
     b.create<memref::StoreOp>(loc, updated, init->get(), indices);
+    if (epilogue)
+      applyEpilogue(b, epilogue, init->get(), updated, indices);
     b.setInsertionPointToEnd(&body);
     b.create<gpu::TerminatorOp>(loc);
     op.erase();
+    if (fill)
+      fill.erase();
+    if (epilogue)
+      epilogue.erase();
     return success();
   }
 

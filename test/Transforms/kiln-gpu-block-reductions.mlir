@@ -68,3 +68,65 @@ func.func @fused_prologue(%x: memref<8x49xf32>, %r: memref<8x49xf32>, %y: memref
   }
   return
 }
+
+
+// A row mean: the fill of zeros before starts each fold (no load of the output), and
+// the division after runs in thread 0 on its element: one launch, nothing left around.
+// CHECK-LABEL: func @row_mean
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch
+// CHECK: %[[TOTAL:.+]] = gpu.all_reduce add
+// CHECK: scf.if
+// CHECK-NOT: memref.load
+// CHECK: %[[SUM:.+]] = arith.addf %[[TOTAL]], %[[ZERO:.+]] : f32
+// CHECK: memref.store %[[SUM]], %{{.+}}[%[[I:.+]]] : memref<4xf32>
+// CHECK: %[[MEAN:.+]] = arith.divf %[[SUM]], %{{.+}} : f32
+// CHECK: memref.store %[[MEAN]], %{{.+}}[%[[I]]] : memref<4xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @row_mean(%x: memref<4x1000xf32>, %mean: memref<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 1000.0 : f32
+  %sum = memref.alloc() : memref<4xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> ()>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%zero : f32) outs(%sum : memref<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x1000xf32>) outs(%sum : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%sum : memref<4xf32>) outs(%mean : memref<4xf32>) {
+  ^bb0(%s: f32, %out: f32):
+    %m = arith.divf %s, %n : f32
+    linalg.yield %m : f32
+  }
+  memref.dealloc %sum : memref<4xf32>
+  return
+}
+
+
+// The op after writes the rows being reduced, which other blocks may still be
+// reading: it stays a separate op.
+// CHECK-LABEL: func @writes_reduced_input
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+func.func @writes_reduced_input(%x: memref<4x1000xf32>, %sum: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x1000xf32>) outs(%sum : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%sum : memref<4xf32>) outs(%x : memref<4x1000xf32>) {
+  ^bb0(%s: f32, %out: f32):
+    linalg.yield %s : f32
+  }
+  return
+}
