@@ -14,6 +14,10 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%onnx_node_tests", config.onnx_node_tests))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+# mlir-runner's helpers (printF64), for tests that execute generated code.
+config.substitutions.append(("%mlir_runner_utils", os.path.join(
+    config.llvm_tools_dir, "..", "lib", "libmlir_runner_utils.so") + "," + os.path.join(
+    config.llvm_tools_dir, "..", "lib", "libmlir_c_runner_utils.so")))
 
 # Tests that export models from PyTorch need Debian's python3-torch (installed by
 # scripts/install-deps.sh).

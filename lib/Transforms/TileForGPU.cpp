@@ -55,9 +55,7 @@ struct KilnTileForGPU : kiln::impl::KilnTileForGPUBase<KilnTileForGPU> {
   /// work is a run of serial loops, loads, stores and the arithmetic and math between
   /// them.
   static bool isSerialWork(Operation &op) {
-    if (auto loop = dyn_cast<scf::ForOp>(op))
-      return loop.getNumResults() == 0;
-    if (isa<memref::LoadOp, memref::StoreOp>(op))
+    if (isa<scf::ForOp, memref::LoadOp, memref::StoreOp>(op)) // loop results stay in the run
       return true;
     StringRef dialect = op.getDialect() ? op.getDialect()->getNamespace() : "";
     return (dialect == "arith" || dialect == "math") && !isa<arith::ConstantOp>(op);
