@@ -214,6 +214,14 @@ static llvm::Error compileForCUDA(ModuleOp module, StringRef outputPath, EmitKin
   auto image = buildKernelImage(*ptx, options);
   if (!image)
     return image.takeError();
+  if (!options.weightsFile.empty()) {
+    if (emit != EmitKind::SharedLibrary || outputPath == "-")
+      return reported("--weights-file goes with an artifact written to a file (--emit=so, -o FILE)");
+    SmallString<256> weightsPath(llvm::sys::path::parent_path(outputPath));
+    llvm::sys::path::append(weightsPath, options.weightsFile);
+    if (auto err = writeFile(weightsPath, StringRef(program->constants.data(), program->constants.size())))
+      return err;
+  }
   OwningOpRef<ModuleOp> host = buildCUDAHostModule(module.getContext(), *program, *image,
                                                    signature.serialize(), options);
   // The host code runs on this machine's CPU.

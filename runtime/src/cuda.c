@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,70 @@ static kiln_status_t load_module(kiln_cuda_executor_t *e, const void *image) {
   return detailed;
 }
 
-static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle) {
+/* FNV-1a, 64 bits: the hash kiln-compile records for a weights file. */
+static uint64_t weights_hash(const unsigned char *bytes, size_t size) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; ++i)
+    hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+/* Reads the weights file `name`, which sits in the artifact's folder, whole, and checks
+ * it against the size and hash the artifact records. */
+static kiln_status_t read_weights(const char *artifact_path, const char *name, uint64_t size,
+                                  uint64_t hash, unsigned char **out_bytes) {
+  const char *slash = strrchr(artifact_path, '/');
+  int folder = slash ? (int)(slash - artifact_path) : 1;
+  char path[4096];
+  if (snprintf(path, sizeof(path), "%.*s/%s", folder, slash ? artifact_path : ".", name) >= (int)sizeof(path))
+    return kiln_make_status(KILN_STATUS_INVALID_ARGUMENT, "weights file path too long");
+  FILE *file = fopen(path, "rb");
+  if (!file)
+    return kiln_make_status(KILN_STATUS_NOT_FOUND, "cannot open the weights file %s: %s", path,
+                            strerror(errno));
+  unsigned char *bytes = malloc(size ? size : 1);
+  size_t got = bytes ? fread(bytes, 1, size, file) : 0;
+  int longer = fgetc(file) != EOF;
+  fclose(file);
+  kiln_status_t status = NULL;
+  if (!bytes)
+    status = kiln_make_status(KILN_STATUS_OUT_OF_MEMORY, "out of memory for the weights");
+  else if (got != size || longer)
+    status = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
+                              "the weights file %s is %s than the %llu bytes this artifact was "
+                              "compiled with", path, longer ? "longer" : "shorter",
+                              (unsigned long long)size);
+  else if (weights_hash(bytes, size) != hash)
+    status = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
+                              "the weights file %s does not hold the weights this artifact was "
+                              "compiled with (hash mismatch)", path);
+  if (status) {
+    free(bytes);
+    return status;
+  }
+  *out_bytes = bytes;
+  return NULL;
+}
+
+/* Copies the weights to the device: embedded in the artifact, or from their file. */
+static kiln_status_t upload_constants(kiln_cuda_executor_t *e, void *handle, const char *path,
+                                      const char *embedded, uint64_t size) {
+  const char *file = artifact_symbol(handle, "constants_file");
+  const uint64_t *hash = artifact_symbol(handle, "constants_hash");
+  unsigned char *read = NULL;
+  if (file && *file) {
+    if (!hash)
+      return kiln_make_status(KILN_STATUS_INCOMPATIBLE, "the artifact names a weights file but no hash");
+    kiln_status_t status = read_weights(path, file, size, *hash, &read);
+    if (status)
+      return status;
+  }
+  CUresult result = e->driver.memcpyHtoD(e->constants, read ? (const void *)read : embedded, size);
+  free(read);
+  return result == CUDA_SUCCESS ? NULL : cuda_error(&e->driver, result, "cuMemcpyHtoD", "the constants");
+}
+
+static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle, const char *path) {
   const kiln_cuda_driver_t *d = &e->driver;
   const uint64_t *image_size = artifact_symbol(handle, "image_size");
   const char *image = artifact_symbol(handle, "image");
@@ -167,8 +231,11 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle) {
   /* One byte at least: a model may need no scratch memory, or no constants. */
   CHECK(d->memAlloc(&e->arena, *arena_size ? *arena_size : 1), "cuMemAlloc", "the arena");
   CHECK(d->memAlloc(&e->constants, *constants_size ? *constants_size : 1), "cuMemAlloc", "the constants");
-  if (*constants_size)
-    CHECK(d->memcpyHtoD(e->constants, constants, *constants_size), "cuMemcpyHtoD", "the constants");
+  if (*constants_size) {
+    kiln_status_t uploaded = upload_constants(e, handle, path, constants, *constants_size);
+    if (uploaded)
+      return uploaded;
+  }
   CHECK(d->streamCreate(&e->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate", NULL);
   CHECK(d->eventCreate(&e->start, 0), "cuEventCreate", NULL);
   CHECK(d->eventCreate(&e->stop, 0), "cuEventCreate", NULL);
@@ -193,7 +260,8 @@ kiln_status_t kiln_cuda_probe(void) {
   return status;
 }
 
-kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor) {
+kiln_status_t kiln_cuda_executor_create(void *handle, const char *path,
+                                        kiln_cuda_executor_t **out_executor) {
   *out_executor = NULL;
   kiln_cuda_executor_t *e = calloc(1, sizeof(*e));
   if (!e)
@@ -201,7 +269,7 @@ kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out
   pthread_mutex_init(&e->lock, NULL);
   kiln_status_t status = load_driver(&e->driver);
   if (!status)
-    status = setup(e, handle);
+    status = setup(e, handle, path);
   if (status) {
     kiln_cuda_executor_release(e);
     return status;

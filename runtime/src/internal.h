@@ -34,8 +34,10 @@ typedef struct kiln_cuda_executor_s kiln_cuda_executor_t;
 
 /* NULL when the CUDA driver loads and reports a device. */
 kiln_status_t kiln_cuda_probe(void);
-/* Loads the CUDA driver and sets up the artifact opened as `handle` on the device. */
-kiln_status_t kiln_cuda_executor_create(void *handle, kiln_cuda_executor_t **out_executor);
+/* Loads the CUDA driver and sets up the artifact opened as `handle` (from `path`, whose
+ * folder holds its weights file if it has one) on the device. */
+kiln_status_t kiln_cuda_executor_create(void *handle, const char *path,
+                                        kiln_cuda_executor_t **out_executor);
 void kiln_cuda_executor_release(kiln_cuda_executor_t *executor);
 /* Runs on buffers already checked against the signature. */
 kiln_status_t kiln_cuda_executor_run(kiln_cuda_executor_t *executor,

@@ -63,7 +63,7 @@ kiln_status_t kiln_module_load(const char *path, const kiln_allocator_t *allocat
   if (!status)
     status = about(path, kiln_signature_parse(signature, &module->signature));
   if (!status && cuda)
-    status = about(path, kiln_cuda_executor_create(handle, &module->cuda));
+    status = about(path, kiln_cuda_executor_create(handle, path, &module->cuda));
   if (status) {
     if (module)
       kiln_signature_free(&module->signature);

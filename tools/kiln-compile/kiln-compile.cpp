@@ -38,6 +38,11 @@ static cl::opt<bool> gpuLoopsOnCPU(
     "gpu-loops-on-cpu",
     cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
     cl::cat(category));
+static cl::opt<std::string> weightsFile(
+    "weights-file",
+    cl::desc("CUDA: write the weights to this file next to the artifact, not into it "
+             "(a file name; the runtime reads it from the artifact's folder)"),
+    cl::init(""), cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin",
                              cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
@@ -104,6 +109,11 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
+  options.weightsFile = weightsFile;
+  if (!weightsFile.empty() && (options.target != kiln::Target::CUDA || weightsFile.find('/') != std::string::npos)) {
+    errs() << "kiln-compile: error: --weights-file takes a file name (no folder) and needs --target=cuda\n";
+    return 1;
+  }
 
   auto context = kiln::createCompilerContext();
   // Importer messages already name the file and node; MLIR-level ones (from .mlir input

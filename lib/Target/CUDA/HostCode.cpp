@@ -17,6 +17,14 @@ using namespace kiln;
 namespace {
 
 /// An exported, constant byte array.
+/// FNV-1a, 64 bits: the runtime computes the same over an external weights file.
+uint64_t weightsHash(ArrayRef<char> bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (char byte : bytes)
+    hash = (hash ^ (uint8_t)byte) * 0x100000001b3ull;
+  return hash;
+}
+
 void addBytes(OpBuilder &b, Location loc, StringRef name, ArrayRef<char> bytes) {
   // An empty array would be a zero-sized global; keep one byte so it has an address.
   static const char zero = 0;
@@ -110,8 +118,13 @@ OwningOpRef<ModuleOp> kiln::buildCUDAHostModule(MLIRContext *context, const Host
   b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External,
                            prefix + "kernel_count",
                            b.getI32IntegerAttr(program.kernelNames.size()));
-  addBytes(b, loc, prefix + "constants", program.constants);
+  // Weights kept in a file of their own are checked against their size and hash at load.
+  bool external = !options.weightsFile.empty();
+  addBytes(b, loc, prefix + "constants", external ? ArrayRef<char>() : ArrayRef<char>(program.constants));
   addU64(b, loc, prefix + "constants_size", program.constants.size());
+  std::string file = options.weightsFile + '\0';
+  addBytes(b, loc, prefix + "constants_file", ArrayRef<char>(file.data(), file.size()));
+  addU64(b, loc, prefix + "constants_hash", weightsHash(program.constants));
   addU64(b, loc, prefix + "arena_size", program.arenaBytes);
   // Where each input, then each output, lives in the arena.
   SmallVector<int64_t> offsets;
