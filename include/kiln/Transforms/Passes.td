@@ -232,7 +232,8 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
     Kernels must not call libdevice (which only the CUDA toolkit ships), so that PTX
     can be generated on any machine: hyperbolic, power and similar functions are
     expanded into exp and log, and exp, log, tanh, erf, sin, cos, atan and friends
-    become MLIR's polynomial approximations (f16 and bf16 computed in f32). What is
+    become MLIR's polynomial approximations (f16 and bf16 computed in f32); f64 exp and
+    log, which MLIR does not approximate, are range-reduced series (about one ulp). What is
     left (sqrt, fma, abs, floor) lowers to NVVM intrinsics.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
