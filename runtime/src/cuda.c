@@ -415,6 +415,10 @@ kiln_status_t kiln_cuda_executor_run(kiln_cuda_executor_t *e, const kiln_buffer_
   return status;
 }
 
+uint64_t kiln_cuda_executor_io_address(const kiln_cuda_executor_t *e, size_t slot) {
+  return e->arena + e->io_offsets[slot];
+}
+
 kiln_status_t kiln_cuda_executor_device_time(kiln_cuda_executor_t *e, double *out_ms) {
   pthread_mutex_lock(&e->lock);
   int has_time = e->has_time;

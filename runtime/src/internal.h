@@ -43,6 +43,9 @@ void kiln_cuda_executor_release(kiln_cuda_executor_t *executor);
 kiln_status_t kiln_cuda_executor_run(kiln_cuda_executor_t *executor,
                                      const kiln_buffer_view_t *inputs, size_t input_count,
                                      const kiln_buffer_view_t *outputs, size_t output_count);
+/* Device address of I/O slot `slot`: inputs first, then outputs. Runs with no buffers
+ * (NULL, 0, NULL, 0) use what is already there and copy nothing. */
+uint64_t kiln_cuda_executor_io_address(const kiln_cuda_executor_t *executor, size_t slot);
 kiln_status_t kiln_cuda_executor_device_time(kiln_cuda_executor_t *executor, double *out_ms);
 
 #endif

@@ -106,6 +106,35 @@ kiln_status_t kiln_module_device_time(const kiln_module_t *m, double *out_ms) {
   return kiln_cuda_executor_device_time(m->cuda, out_ms);
 }
 
+/* The device address of input (or output) `index` of a CUDA module. */
+static kiln_status_t device_address(const kiln_module_t *m, int output, size_t index,
+                                    uint64_t *out_address) {
+  *out_address = 0;
+  size_t count = output ? m->signature.output_count : m->signature.input_count;
+  if (!m->cuda)
+    return kiln_make_status(KILN_STATUS_NOT_FOUND, "only CUDA modules keep their inputs and "
+                                                   "outputs on a device");
+  if (index >= count)
+    return kiln_make_status(KILN_STATUS_INVALID_ARGUMENT, "%s index %zu out of range (%zu %ss)",
+                            output ? "output" : "input", index, count, output ? "output" : "input");
+  *out_address = kiln_cuda_executor_io_address(m->cuda, output ? m->signature.input_count + index : index);
+  return NULL;
+}
+
+kiln_status_t kiln_module_device_input(const kiln_module_t *m, size_t index, uint64_t *out_address) {
+  return device_address(m, 0, index, out_address);
+}
+
+kiln_status_t kiln_module_device_output(const kiln_module_t *m, size_t index, uint64_t *out_address) {
+  return device_address(m, 1, index, out_address);
+}
+
+kiln_status_t kiln_module_run_on_device(const kiln_module_t *m) {
+  if (!m->cuda)
+    return kiln_make_status(KILN_STATUS_NOT_FOUND, "only CUDA modules run on device-resident buffers");
+  return kiln_cuda_executor_run(m->cuda, NULL, 0, NULL, 0);
+}
+
 size_t kiln_module_input_count(const kiln_module_t *m) { return m->signature.input_count; }
 size_t kiln_module_output_count(const kiln_module_t *m) { return m->signature.output_count; }
 

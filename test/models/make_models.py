@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Exports Kiln's small end-to-end test models with Debian's python3-torch.
 
-    /usr/bin/python3 test/models/make_models.py [OUT_DIR] [NAME...]
+    /usr/bin/python3 test/models/make_models.py [OUT_DIR] [--batch N] [NAME...]
 
 NAME is small_cnn, mlp (both committed under test/models, < 2 MB each), or one of
 resnet18, resnet50, mobilenet_v2, efficientnet_b0 (torchvision, random weights) and
@@ -9,7 +9,8 @@ bert_base (a 12-layer, hidden-768, sequence-128 encoder in plain torch ops; its 
 the 1x128x768 embedding) recurrent (LSTM and GRU layers)
 and einsum (several Einsum equations), made at test time. Each model gets a folder OUT_DIR/NAME with
 model.onnx (opset 13; bert_base also model_opset17.onnx), input_0.npy and output_0.npy
-(PyTorch fp32). Seeds are fixed, so the files are reproducible.
+(PyTorch fp32). Seeds are fixed, so the files are reproducible. With --batch N the
+input's first dimension is N and the folder is OUT_DIR/NAME_bN (same weights).
 """
 import os
 import sys
@@ -109,7 +110,15 @@ class Encoder(nn.Module):
         return x
 
 
-def build(name):
+def build(name, batch=None):
+    """The model and an example input (batch 1 unless `batch` is given)."""
+    model, x = build_batch1(name)
+    if batch:
+        x = torch.randn(batch, *x.shape[1:])
+    return model, x
+
+
+def build_batch1(name):
     import torchvision
     if name == "small_cnn":
         return SmallCNN(), torch.randn(1, 3, 32, 32)
@@ -132,16 +141,16 @@ def build(name):
     raise SystemExit(f"unknown model {name}")
 
 
-def export(name, out_dir):
+def export(name, out_dir, batch=None):
     torch.manual_seed(0)
-    model, x = build(name)
+    model, x = build(name, batch)
     model.eval()
     # Random but non-trivial batch-norm statistics, so the folding is exercised.
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 1.5)
-    folder = os.path.join(out_dir, name)
+    folder = os.path.join(out_dir, f"{name}_b{batch}" if batch else name)
     os.makedirs(folder, exist_ok=True)
     with torch.no_grad():
         y = model(x)
@@ -156,6 +165,12 @@ def export(name, out_dir):
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    for name in sys.argv[2:] or ["small_cnn", "mlp"]:
-        export(name, out)
+    args = sys.argv[1:]
+    batch = None
+    if "--batch" in args:
+        i = args.index("--batch")
+        batch = int(args[i + 1])
+        del args[i:i + 2]
+    out = args[0] if args else os.path.dirname(os.path.abspath(__file__))
+    for name in args[1:] or ["small_cnn", "mlp"]:
+        export(name, out, batch)

@@ -107,6 +107,18 @@ TEST_F(Artifact, Signature) {
   EXPECT_EQ(kiln_status_code(g.s), KILN_STATUS_INVALID_ARGUMENT);
 }
 
+TEST_F(Artifact, CPUModulesHaveNoDeviceResidentBuffers) {
+  EXPECT_EQ(kiln_module_device(module), KILN_DEVICE_CPU);
+  uint64_t address = 1;
+  StatusGuard input{kiln_module_device_input(module, 0, &address)};
+  EXPECT_EQ(kiln_status_code(input.s), KILN_STATUS_NOT_FOUND);
+  EXPECT_EQ(address, 0u);
+  StatusGuard output{kiln_module_device_output(module, 0, &address)};
+  EXPECT_EQ(kiln_status_code(output.s), KILN_STATUS_NOT_FOUND);
+  StatusGuard run{kiln_module_run_on_device(module)};
+  EXPECT_EQ(kiln_status_code(run.s), KILN_STATUS_NOT_FOUND);
+}
+
 TEST_F(Artifact, RunsOnCallerBuffers) {
   float x[6] = {1, -2, 3, -4, 5, -6}, y[3] = {0.5f, 0.5f, 0.5f}, z[6];
   int64_t xd[] = {2, 3}, yd[] = {3};

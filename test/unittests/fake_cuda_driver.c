@@ -7,7 +7,8 @@
  * .entry of the loaded PTX, the launch shape must be legal, and each of the entry's
  * parameters must point into a live allocation. When the module unloads it prints
  * one summary line to stderr:
- *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches
+ *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches, I input copies, O output copies
+ * (the copies are those of runs, cuMemcpy*Async; the constants' upload is not one)
  * Behaviour switches: FAKE_CUDA_NO_DEVICE=1 (cuInit reports no device),
  * FAKE_CUDA_FAIL_LAUNCH=N (the Nth launch, from 1, fails with
  * CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES). */
@@ -54,7 +55,7 @@ static struct {
   function_t functions[MAX_FUNCTIONS];
   int function_count;
   graph_t *capturing;
-  long launches, captured, replayed, bad, attempts;
+  long launches, captured, replayed, bad, attempts, copies_in, copies_out;
 } fake;
 
 static int context_token, stream_token, event_token;
@@ -117,8 +118,9 @@ EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned co
 
 EXPORT CUresult cuModuleUnload(void *module) {
   (void)module;
-  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches\n",
-          fake.image, fake.function_count, fake.launches, fake.captured, fake.replayed, fake.bad);
+  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches, %ld input copies, %ld output copies\n",
+          fake.image, fake.function_count, fake.launches, fake.captured, fake.replayed, fake.bad,
+          fake.copies_in, fake.copies_out);
   return SUCCESS;
 }
 
@@ -175,10 +177,12 @@ EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes) 
 }
 EXPORT CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t bytes, void *stream) {
   (void)stream;
+  ++fake.copies_in;
   return cuMemcpyHtoD_v2(dst, src, bytes);
 }
 EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes, void *stream) {
   (void)stream;
+  ++fake.copies_out;
   if (find_allocation(src, bytes) < 0)
     return INVALID_VALUE;
   memcpy(dst, (const void *)(uintptr_t)src, bytes);

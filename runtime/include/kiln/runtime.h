@@ -155,6 +155,20 @@ KILN_API kiln_status_t kiln_module_run(const kiln_module_t *module, const kiln_b
                               size_t input_count, const kiln_buffer_view_t *outputs,
                               size_t output_count);
 
+/* CUDA modules keep every input and output at a fixed device address (a CUdeviceptr in
+ * the module's context, on device KILN_CUDA_DEVICE) for the module's lifetime. Write
+ * the inputs there (cuMemcpy, or kernels of your own, finished before the call), run
+ * with kiln_module_run_on_device, and read the outputs at theirs: no host copies, as
+ * with TensorRT's bindings. kiln_module_run copies through the same addresses, so
+ * mixing the two is allowed. KILN_STATUS_NOT_FOUND for CPU modules. */
+KILN_API kiln_status_t kiln_module_device_input(const kiln_module_t *module, size_t index,
+                                                uint64_t *out_address);
+KILN_API kiln_status_t kiln_module_device_output(const kiln_module_t *module, size_t index,
+                                                 uint64_t *out_address);
+/* Runs a CUDA module on the inputs already at their device addresses; returns once the
+ * outputs are at theirs (the GPU has finished). */
+KILN_API kiln_status_t kiln_module_run_on_device(const kiln_module_t *module);
+
 /* Runs the model on tensors, creating the outputs: `out_outputs` must have room for
  * kiln_module_output_count entries, each released by the caller. */
 KILN_API kiln_status_t kiln_module_run_tensors(const kiln_module_t *module,

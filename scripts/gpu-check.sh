@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The GPU checks, split the AOT way: compile here, run on a machine with a GPU and no
+# compiler.
+#
+#   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50
+#       and the BERT-base encoder at batch 1 and 32, compiles them and the CPU
+#       expected-pass node tests for CUDA, and packs DIR (default gpu-check) with kiln-run
+#       and the runtime into DIR.parts/part-* of at most 60 MiB each (one per transfer).
+#   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
+#       runs the node tests on the GPU, checks both models against PyTorch's outputs
+#       (rtol 1e-3), and times batch 1 and 32 next to PyTorch eager on the same GPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-}
+dir=${2:-gpu-check}
+arch=${KILN_CUDA_ARCH:-sm_90}
+models=(resnet50 bert_base)
+
+prepare() {
+  rm -rf "$dir" "$dir.parts"
+  mkdir -p "$dir/models" "$dir/build/bin" "$dir/build/lib" "$dir.parts"
+  for batch in 1 32; do
+    local flag=() suffix=""
+    if [ "$batch" != 1 ]; then flag=(--batch "$batch"); suffix="_b$batch"; fi
+    /usr/bin/python3 test/models/make_models.py "$dir/models" "${flag[@]}" "${models[@]}"
+    for m in "${models[@]}"; do
+      # Each batch size's artifact names the same weights file: compiled apart, they
+      # must write the same bytes, so one copy serves both.
+      mkdir -p "$dir/tmp"
+      build/bin/kiln-compile "$dir/models/$m$suffix/model.onnx" --target=cuda:"$arch" \
+        --weights-file="$m.weights" -o "$dir/tmp/$m$suffix.so"
+      if [ -e "$dir/$m.weights" ]; then
+        cmp "$dir/tmp/$m.weights" "$dir/$m.weights"
+        rm "$dir/tmp/$m.weights"
+      fi
+      mv "$dir/tmp/"* "$dir/"
+      rm -f "$dir/models/$m$suffix/model"*.onnx
+    done
+  done
+  rmdir "$dir/tmp"
+  build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
+    --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
+    --compile-to "$dir/suite" --quiet
+  cp test/conformance/cpu-expected-pass.txt "$dir/"
+  cp build/bin/kiln-run "$dir/build/bin/"
+  cp -L build/lib/libkiln_runtime.so* "$dir/build/lib/"
+  tar cf - -C "$(dirname "$dir")" "$(basename "$dir")" | split -b 60M - "$dir.parts/part-"
+  ls -l "$dir.parts"
+}
+
+run() {
+  if [ -d "$dir.parts" ]; then
+    rm -rf "$dir"
+    cat "$dir.parts"/part-* | tar xf - -C "$(dirname "$dir")"
+  fi
+  local run="$dir/build/bin/kiln-run"
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+  echo "== node tests on the GPU"
+  "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
+  for m in "${models[@]}"; do
+    echo "== $m batch 1 against PyTorch (rtol 1e-3)"
+    "$run" "$dir/$m.so" --input "$dir/models/$m/input_0.npy" \
+      --expect "$dir/models/$m/output_0.npy" --rtol 1e-3 --atol 1e-4 --bench 100 --warmup 10 || true
+    echo "== $m batch 32"
+    "$run" "$dir/$m"_b32.so --input "$dir/models/$m"_b32/input_0.npy \
+      --expect "$dir/models/$m"_b32/output_0.npy --rtol 1e-3 --atol 1e-4 --bench 50 --warmup 5 || true
+  done
+  echo "== PyTorch eager, same GPU"
+  python3 scripts/torch_eager_bench.py "${models[@]}" || true
+}
+
+case "$mode" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run [DIR]" >&2; exit 2 ;;
+esac
