@@ -24,6 +24,8 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   pm.addPass(createCSEPass());
   if (options.fuse)
     pm.addNestedPass<func::FuncOp>(createKilnFuse());
+  if (options.target == Target::CUDA)
+    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels());
 }
 
 void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options) {

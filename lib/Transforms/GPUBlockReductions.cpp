@@ -68,26 +68,29 @@ bool allParallel(linalg::GenericOp op) {
   return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
 }
 
-/// A generic right before `op` that fills `op`'s whole output with one scalar: the
-/// scalar, which then starts every output element instead of a load.
-linalg::GenericOp precedingFill(linalg::GenericOp op) {
-  auto fill = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
-  if (!fill || !allParallel(fill) || fill.getNumDpsInputs() != 1 || fill.getNumDpsInits() != 1 ||
-      fill.getDpsInitOperand(0)->get() != op.getDpsInitOperand(0)->get() ||
-      isa<ShapedType>(fill.getDpsInputOperand(0)->get().getType()) ||
-      !fill.getMatchingIndexingMap(fill.getDpsInitOperand(0)).isIdentity())
-    return nullptr;
-  Block &body = fill.getRegion().front();
-  if (body.getOperations().size() != 1 || body.getTerminator()->getOperand(0) != body.getArgument(0))
-    return nullptr;
-  return fill;
-}
-
 /// The allocation or argument a buffer is a view of.
 Value rootOf(Value memref) {
   while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
     memref = view.getViewSource();
   return memref;
+}
+
+/// An elementwise generic right before `op` that writes `op`'s whole output, element
+/// for element, from buffers `op` does not touch (a fill, a broadcast bias): thread 0
+/// can compute its element's starting value instead of loading it.
+linalg::GenericOp precedingInit(linalg::GenericOp op) {
+  auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
+  Value out = op.getDpsInitOperand(0)->get();
+  if (!init || !allParallel(init) || init.getNumDpsInits() != 1 ||
+      init.getDpsInitOperand(0)->get() != out ||
+      !init.getMatchingIndexingMap(init.getDpsInitOperand(0)).isIdentity() ||
+      !init.getRegion().front().getArgument(init.getNumDpsInputs()).use_empty())
+    return nullptr;
+  Value root = rootOf(out);
+  for (OpOperand *in : llvm::concat<OpOperand *>(init.getDpsInputOperands(), op.getDpsInputOperands()))
+    if (isa<ShapedType>(in->get().getType()) && rootOf(in->get()) == root)
+      return nullptr;
+  return init;
 }
 
 /// An elementwise generic right after `op` over exactly `op`'s output, reading that
@@ -150,28 +153,30 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     return b.create<memref::LoadOp>(loc, operand, indicesAt(b, loc, map, ivs));
   }
 
-  /// `epilogue`'s body for the one element at `point` of `out`, whose new value is
-  /// `value`: other operands are loaded there, results stored there.
-  static void applyEpilogue(OpBuilder &b, linalg::GenericOp epilogue, Value out, Value value,
-                            ArrayRef<Value> point) {
-    Location loc = epilogue.getLoc();
-    Block &body = epilogue.getRegion().front();
+  /// The values `generic` yields for the one element at `point` of its iteration
+  /// space: operands in `known` take those values, other buffers are loaded there.
+  static SmallVector<Value> evaluateAt(OpBuilder &b, linalg::GenericOp generic, ArrayRef<Value> point,
+                                       const llvm::DenseMap<Value, Value> &known) {
+    Location loc = generic.getLoc();
+    Block &body = generic.getRegion().front();
     IRMapping mapping;
-    for (OpOperand &operand : epilogue->getOpOperands()) {
+    for (OpOperand &operand : generic->getOpOperands()) {
       BlockArgument arg = body.getArgument(operand.getOperandNumber());
       if (arg.use_empty())
         continue;
-      if (operand.get() == out)
-        mapping.map(arg, value);
+      if (auto it = known.find(operand.get()); it != known.end())
+        mapping.map(arg, it->second);
       else if (!isa<ShapedType>(operand.get().getType()))
         mapping.map(arg, operand.get());
       else
-        mapping.map(arg, load(b, loc, operand.get(), epilogue.getMatchingIndexingMap(&operand), point));
+        mapping.map(arg, load(b, loc, operand.get(), generic.getMatchingIndexingMap(&operand), point));
     }
     for (Operation &inner : body.without_terminator())
       b.clone(inner, mapping);
-    for (auto [result, init] : llvm::zip(body.getTerminator()->getOperands(), epilogue.getDpsInits()))
-      b.create<memref::StoreOp>(loc, mapping.lookupOrDefault(result), init, point);
+    SmallVector<Value> results;
+    for (Value result : body.getTerminator()->getOperands())
+      results.push_back(mapping.lookupOrDefault(result));
+    return results;
   }
 
   LogicalResult rewrite(linalg::GenericOp op) {
@@ -204,20 +209,22 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
       if (llvm::any_of(reductionDims, [&](unsigned d) { return map.isFunctionOfDim(d); }))
         varying.insert(map);
     }
-    if (varying.size() > 1)
+    if (varying.size() > 1 && kiln::chooseGPUContractionKernel(outputs, reduced) !=
+                                  kiln::GPUContractionKernel::BlockPerOutput)
       return failure();
     auto combiner = matchCombiner(op);
     if (!combiner)
       return failure();
 
-    // Every output element is one block's: a fill before can start the fold and an
-    // elementwise epilogue after can run in thread 0.
-    OpOperand *init = op.getDpsInitOperand(0);
-    AffineMap outMap = op.getMatchingIndexingMap(init);
-    auto outType = dyn_cast<MemRefType>(init->get().getType());
+    // Every output element is one block's: an elementwise init before (a fill, a
+    // broadcast bias) can start the fold and an elementwise epilogue after can run in
+    // thread 0.
+    Value out = op.getDpsInitOperand(0)->get();
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    auto outType = dyn_cast<MemRefType>(out.getType());
     bool oneBlockPerElement = outMap.isProjectedPermutation() && outType && outType.hasStaticShape() &&
                               outType.getNumElements() == outputs;
-    linalg::GenericOp fill = oneBlockPerElement ? precedingFill(op) : nullptr;
+    linalg::GenericOp init = oneBlockPerElement ? precedingInit(op) : nullptr;
     linalg::GenericOp epilogue = oneBlockPerElement ? followingEpilogue(op) : nullptr;
 
     Location loc = op.getLoc();
@@ -270,17 +277,20 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
       ivs[d] = iv;
     SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs);
-    Value old = fill ? fill.getDpsInputOperand(0)->get()
-                     : b.create<memref::LoadOp>(loc, init->get(), indices).getResult();
+    Value old = init ? evaluateAt(b, init, indices, {}).front()
+                     : b.create<memref::LoadOp>(loc, out, indices).getResult();
     Value updated = combine(b, *combiner, old, total.getResult());
-    b.create<memref::StoreOp>(loc, updated, init->get(), indices);
-    if (epilogue)
-      applyEpilogue(b, epilogue, init->get(), updated, indices);
+    b.create<memref::StoreOp>(loc, updated, out, indices);
+    if (epilogue) {
+      SmallVector<Value> results = evaluateAt(b, epilogue, indices, {{out, updated}});
+      for (auto [result, target] : llvm::zip(results, epilogue.getDpsInits()))
+        b.create<memref::StoreOp>(loc, result, target, indices);
+    }
     b.setInsertionPointToEnd(&body);
     b.create<gpu::TerminatorOp>(loc);
     op.erase();
-    if (fill)
-      fill.erase();
+    if (init)
+      init.erase();
     if (epilogue)
       epilogue.erase();
     return success();

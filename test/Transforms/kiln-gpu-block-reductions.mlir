@@ -130,3 +130,47 @@ func.func @writes_reduced_input(%x: memref<4x1000xf32>, %sum: memref<4xf32>) {
   }
   return
 }
+
+// A classifier at batch 1 (1000 outputs of 2048 products, kiln-choose-gpu-kernels'
+// "block_per_output"): a block per output. The broadcast bias written before starts
+// the fold in thread 0 and the ReLU after runs there too: one launch, no other op.
+// CHECK-LABEL: func @classifier
+// CHECK-NOT: linalg.generic
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1000, %{{.+}} = %c1, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c256,
+// CHECK: scf.for %{{.+}} = %[[T]] to %c2048 step %c256
+// CHECK: arith.mulf
+// CHECK: %[[TOTAL:.+]] = gpu.all_reduce add
+// CHECK: scf.if
+// CHECK: %[[BIAS:.+]] = memref.load %{{.+}}[%{{.+}}] : memref<1000xf32>
+// CHECK: %[[SUM:.+]] = arith.addf %[[BIAS]], %[[TOTAL]] : f32
+// CHECK: memref.store %[[SUM]], %{{.+}}[%{{.+}}, %{{.+}}] : memref<1x1000xf32>
+// CHECK: %[[RELU:.+]] = arith.maximumf %[[SUM]]
+// CHECK: memref.store %[[RELU]], %{{.+}}[%{{.+}}, %{{.+}}] : memref<1x1000xf32>
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+#bias = affine_map<(m, n) -> (n)>
+#mn = affine_map<(m, n) -> (m, n)>
+func.func @classifier(%x: memref<1x2048xf32>, %w: memref<2048x1000xf32>, %bias: memref<1000xf32>, %y: memref<1x1000xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x1000xf32>
+  linalg.generic {indexing_maps = [#bias, #mn], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<1000xf32>) outs(%acc : memref<1x1000xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x2048xf32>, memref<2048x1000xf32>) outs(%acc : memref<1x1000xf32>) {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#mn, #mn], iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<1x1000xf32>) outs(%y : memref<1x1000xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %acc : memref<1x1000xf32>
+  return
+}

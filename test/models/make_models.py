@@ -114,7 +114,9 @@ def build(name, batch=None):
     """The model and an example input (batch 1 unless `batch` is given)."""
     model, x = build_batch1(name)
     if batch:
-        x = torch.randn(batch, *x.shape[1:])
+        # A generator of its own, so the weights drawn after this (batch-norm statistics)
+        # are the same for every batch size.
+        x = torch.randn(batch, *x.shape[1:], generator=torch.Generator().manual_seed(batch))
     return model, x
 
 

@@ -24,6 +24,16 @@ void populateDecomposePatterns(mlir::RewritePatternSet &patterns);
 /// Wraps groups of ops of `func` into kiln.fusion regions (see the kiln-fuse pass).
 void formFusionRegions(mlir::func::FuncOp func);
 
+/// How the CUDA target computes a contraction (matmul, convolution): with one thread
+/// per output element (the products summed in a register, the epilogue fused), or with
+/// one block per output element (threads split the reduction, gpu.all_reduce combines
+/// them) when there are too few outputs to fill the GPU and each reduces many products.
+/// kiln-choose-gpu-kernels records the choice on the kiln op; kiln-gpu-block-reductions
+/// makes the same one on the linalg op.
+enum class GPUContractionKernel { ThreadPerOutput, BlockPerOutput };
+GPUContractionKernel chooseGPUContractionKernel(int64_t outputs, int64_t reduced);
+llvm::StringRef stringifyGPUContractionKernel(GPUContractionKernel kernel);
+
 #define GEN_PASS_REGISTRATION
 #include "kiln/Transforms/Passes.h.inc"
 

@@ -146,6 +146,28 @@ def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect", "::mlir::gpu::GPUDialect"];
 }
 
+def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp"> {
+  let summary = "Record how the CUDA target computes each matmul and convolution";
+  let description = [{
+    Sets `kiln.gpu_kernel` on every `kiln.matmul` and `kiln.conv` (inside fusion
+    regions too), so `kiln-compile --target=cuda --emit=kiln` shows the choice:
+
+    - `"thread_per_output"`: one thread per output element sums its products in a
+      register; the fusion's bias and activation run on that register (one kernel).
+    - `"block_per_output"`: fewer than 32768 outputs (under one 256-thread block per SM
+      of a large GPU) each reducing at least 256 products, as in a classifier at batch
+      1: a block per output, its threads splitting the reduction, `gpu.all_reduce`
+      combining them, thread 0 applying the epilogue.
+
+    Libraries (cuBLASLt, cuDNN) are not among the choices yet.
+
+    ```mlir
+    %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
+         : (tensor<1x2048xf32>, tensor<2048x1000xf32>) -> tensor<1x1000xf32>
+    ```
+  }];
+}
+
 def KilnInlinePadding : Pass<"kiln-inline-padding", "mlir::func::FuncOp"> {
   let summary = "Read padded buffers through their source instead of building them";
   let description = [{

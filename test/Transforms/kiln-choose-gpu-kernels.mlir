@@ -1,0 +1,36 @@
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels | FileCheck %s
+
+// A classifier at batch 1 (1000 outputs, 2048 products each) gets a block per output;
+// a projection over 128 tokens (98304 outputs) keeps a thread per output, as does a
+// short reduction (64 products).
+// CHECK-LABEL: func @matmuls
+// CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "block_per_output"} : (tensor<1x2048xf32>
+// CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<128x768xf32>
+// CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64xf32>
+func.func @matmuls(%x: tensor<1x2048xf32>, %w: tensor<2048x1000xf32>, %t: tensor<128x768xf32>,
+                   %p: tensor<768x768xf32>, %s: tensor<4x64xf32>, %q: tensor<64x8xf32>)
+    -> (tensor<1x1000xf32>, tensor<128x768xf32>, tensor<4x8xf32>) {
+  %0 = kiln.matmul %x, %w : (tensor<1x2048xf32>, tensor<2048x1000xf32>) -> tensor<1x1000xf32>
+  %1 = kiln.matmul %t, %p : (tensor<128x768xf32>, tensor<768x768xf32>) -> tensor<128x768xf32>
+  %2 = kiln.matmul %s, %q : (tensor<4x64xf32>, tensor<64x8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2 : tensor<1x1000xf32>, tensor<128x768xf32>, tensor<4x8xf32>
+}
+
+// Convolutions count their products per filter (C / groups x KH x KW), inside fusion
+// regions too: 512 x 3 x 3 over a 7 x 7 map is a block per output, a 3 x 3 depthwise
+// filter (9 products) a thread per output.
+// CHECK-LABEL: func @convs
+// CHECK: kiln.fusion
+// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32> {
+  %0 = kiln.fusion (%x, %w) : (tensor<1x512x7x7xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32> {
+  ^bb0(%a: tensor<1x512x7x7xf32>, %b: tensor<512x512x3x3xf32>):
+    %c = kiln.conv %a, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
+         : (tensor<1x512x7x7xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32>
+    kiln.yield %c : tensor<1x512x7x7xf32>
+  }
+  %1 = kiln.conv %0, %d {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 512 : i64}
+       : (tensor<1x512x7x7xf32>, tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32>
+  return %1 : tensor<1x512x7x7xf32>
+}
