@@ -25,7 +25,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   if (options.fuse)
     pm.addNestedPass<func::FuncOp>(createKilnFuse());
   if (options.target == Target::CUDA)
-    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels());
+    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm}));
 }
 
 void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options) {
@@ -71,8 +71,10 @@ static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(
       kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
-  if (blockReductions)
+  if (blockReductions) {
+    pm.addPass(kiln::createKilnGPULibraryCalls());
     pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // One nest, so one kernel, per fusion where the nests line up; padding is read
   // through bounds tests instead of built.

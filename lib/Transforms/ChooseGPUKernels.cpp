@@ -2,6 +2,7 @@
 // the kiln op (the GPU mapping makes the same choice through the same function).
 #include "kiln/Transforms/Passes.h"
 
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNCHOOSEGPUKERNELS
 #include "kiln/Transforms/Passes.h.inc"
@@ -25,6 +26,26 @@ StringRef kiln::stringifyGPUContractionKernel(GPUContractionKernel kernel) {
 
 namespace {
 
+/// Whether cuBLASLt can take `matmul` as it stands: f32, static shapes, batch dims
+/// equal or only on the left, and operands that enter its fusion unchanged, so the
+/// linalg contraction stays a plain multiply-add (see kiln-gpu-library-calls).
+bool fitsLibrary(kiln::MatMulOp matmul) {
+  auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
+  auto out = cast<ShapedType>(matmul.getOutput().getType());
+  if (!lhs.hasStaticShape() || !rhs.hasStaticShape() || !out.getElementType().isF32() ||
+      !lhs.getElementType().isF32() || !rhs.getElementType().isF32() || lhs.getRank() < 2 ||
+      rhs.getRank() < 2)
+    return false;
+  if (rhs.getRank() > 2 && (rhs.getRank() != lhs.getRank() ||
+                            lhs.getShape().drop_back(2) != rhs.getShape().drop_back(2)))
+    return false;
+  if (auto fusion = dyn_cast<kiln::FusionOp>(matmul->getParentOp()))
+    for (Value operand : matmul->getOperands())
+      if (!isa<BlockArgument>(operand))
+        return false;
+  return true;
+}
+
 int64_t elementCount(Value value) {
   auto type = dyn_cast<ShapedType>(value.getType());
   return type && type.hasStaticShape() ? type.getNumElements() : -1;
@@ -33,12 +54,24 @@ int64_t elementCount(Value value) {
 struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPUKernels> {
   using Base::Base;
   void runOnOperation() override {
+    if (gemm != "auto" && gemm != "cublaslt" && gemm != "kernels") {
+      getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '") << gemm << "'";
+      return signalPassFailure();
+    }
     getOperation().walk([&](Operation *op) {
       int64_t outputs = -1, reduced = -1;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
         reduced = lhs.hasStaticShape() ? lhs.getShape().back() : -1;
+        // Below this a generated kernel, with the fusion's epilogue in registers, costs
+        // about the launch either way.
+        constexpr int64_t kLibraryWork = 65536;
+        if (gemm != "kernels" && fitsLibrary(matmul) &&
+            (gemm == "cublaslt" || outputs * reduced >= kLibraryWork)) {
+          op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), "cublaslt"));
+          return;
+        }
       } else if (auto conv = dyn_cast<kiln::ConvOp>(op)) {
         outputs = elementCount(conv.getOutput());
         auto weight = cast<ShapedType>(conv.getWeight().getType());

@@ -4,9 +4,10 @@
  *
  * At load: the driver, the primary context of the device, the kernel image (fatbin or
  * PTX), one allocation for the planned arena and one for the constants, which are
- * uploaded once. Each run copies the inputs into their arena slots, replays the
+ * uploaded once, and cuBLASLt's plans when the artifact hands matmuls to it. Each run copies the inputs into their arena slots, replays the
  * model's launches (captured once into a CUDA graph) between two events, copies the
  * outputs back and synchronizes. Runs on one module are serialized by a mutex. */
+#include "cublaslt.h"
 #include "cuda_driver.h"
 #include "internal.h"
 
@@ -23,8 +24,10 @@
 typedef void (*kiln_launch_fn)(void *executor, int32_t kernel, int32_t gx, int32_t gy,
                                int32_t gz, int32_t bx, int32_t by, int32_t bz,
                                int32_t shared_bytes, const uint64_t *args, int32_t arg_count);
-typedef void (*kiln_cuda_run_fn)(void *executor, kiln_launch_fn launch, uint64_t arena,
-                                 uint64_t constants);
+typedef void (*kiln_matmul_fn)(void *executor, int32_t matmul, const uint64_t *addresses,
+                               int32_t address_count);
+typedef void (*kiln_cuda_run_fn)(void *executor, kiln_launch_fn launch, kiln_matmul_fn matmul,
+                                 uint64_t arena, uint64_t constants);
 
 struct kiln_cuda_executor_s {
   kiln_cuda_driver_t driver;
@@ -37,9 +40,10 @@ struct kiln_cuda_executor_s {
   CUdeviceptr arena, constants;
   const uint64_t *io_offsets; /* inputs, then outputs */
   kiln_cuda_run_fn run;
+  kiln_cublaslt_t *blas; /* NULL when the artifact has no library matmuls */
   CUstream stream;
   CUevent start, stop;
-  int use_graph;
+  int use_graph, warmed_up;
   CUgraphExec graph;
   kiln_status_t launch_error; /* the first failed launch of the current run */
   float last_ms;
@@ -193,10 +197,12 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle, const char *pa
   const char *constants = artifact_symbol(handle, "constants");
   const uint64_t *constants_size = artifact_symbol(handle, "constants_size");
   const uint64_t *arena_size = artifact_symbol(handle, "arena_size");
+  const uint32_t *matmul_count = artifact_symbol(handle, "matmul_count");
+  const int64_t *matmuls = artifact_symbol(handle, "matmuls");
   e->io_offsets = artifact_symbol(handle, "io_offsets");
   *(void **)&e->run = (void *)artifact_symbol(handle, "run");
   if (!image_size || !image || !names || !kernel_count || !constants || !constants_size ||
-      !arena_size || !e->io_offsets || !e->run)
+      !arena_size || !e->io_offsets || !e->run || !matmul_count || !matmuls)
     return kiln_make_status(KILN_STATUS_INCOMPATIBLE,
                             "a CUDA artifact must export every " SYMBOL_PREFIX "* symbol");
 
@@ -235,6 +241,11 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle, const char *pa
     kiln_status_t uploaded = upload_constants(e, handle, path, constants, *constants_size);
     if (uploaded)
       return uploaded;
+  }
+  if (*matmul_count) {
+    kiln_status_t planned = kiln_cublaslt_create(d, matmuls, *matmul_count, &e->blas);
+    if (planned)
+      return planned;
   }
   CHECK(d->streamCreate(&e->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate", NULL);
   CHECK(d->eventCreate(&e->start, 0), "cuEventCreate", NULL);
@@ -292,6 +303,7 @@ void kiln_cuda_executor_release(kiln_cuda_executor_t *e) {
     d->eventDestroy(e->stop);
   if (e->stream)
     d->streamDestroy(e->stream);
+  kiln_cublaslt_release(e->blas);
   if (e->arena)
     d->memFree(e->arena);
   if (e->constants)
@@ -338,18 +350,33 @@ static void launch(void *executor, int32_t kernel, int32_t gx, int32_t gy, int32
     free(params);
 }
 
+/* The callback for the artifact's cuBLASLt matmuls. */
+static void matmul(void *executor, int32_t index, const uint64_t *addresses, int32_t address_count) {
+  kiln_cuda_executor_t *e = executor;
+  if (e->launch_error)
+    return;
+  if (!e->blas) {
+    e->launch_error = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
+                                       "the artifact calls matmul %d but declares none", index);
+    return;
+  }
+  e->launch_error = kiln_cublaslt_matmul(e->blas, index, addresses, address_count, e->stream);
+}
+
 /* Makes every launch of the model on the stream: the first time under capture, into
- * the graph that later runs replay. */
+ * the graph that later runs replay. With cuBLASLt, the first run goes directly, so the
+ * library loads its kernels and sets their attributes outside the capture. */
 static kiln_status_t launch_all(kiln_cuda_executor_t *e) {
   const kiln_cuda_driver_t *d = &e->driver;
-  if (!e->use_graph) {
-    e->run(e, launch, e->arena, e->constants);
+  if (!e->use_graph || (e->blas && !e->warmed_up)) {
+    e->run(e, launch, matmul, e->arena, e->constants);
+    e->warmed_up = 1;
     return NULL;
   }
   if (!e->graph) {
     CUgraph graph = NULL;
     CHECK(d->streamBeginCapture(e->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture", NULL);
-    e->run(e, launch, e->arena, e->constants);
+    e->run(e, launch, matmul, e->arena, e->constants);
     CUresult ended = d->streamEndCapture(e->stream, &graph);
     if (e->launch_error) {
       if (graph)

@@ -1,8 +1,19 @@
-// RUN: kiln-opt %s -kiln-choose-gpu-kernels | FileCheck %s
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels | FileCheck %s --check-prefix=AUTO
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels=gemm=cublaslt | FileCheck %s --check-prefix=LIB
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels=gemm=kernels | FileCheck %s
 
-// A classifier at batch 1 (1000 outputs, 2048 products each) gets a block per output;
-// a projection over 128 tokens (98304 outputs) keeps a thread per output, as does a
-// short reduction (64 products).
+// By default matmuls of at least 65536 multiply-adds go to cuBLASLt, smaller ones stay
+// generated; gemm=cublaslt sends every one.
+// AUTO-LABEL: func @matmuls
+// AUTO: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "cublaslt"} : (tensor<1x2048xf32>
+// AUTO: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "cublaslt"} : (tensor<128x768xf32>
+// AUTO: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64xf32>
+// LIB-LABEL: func @matmuls
+// LIB-COUNT-3: kiln.gpu_kernel = "cublaslt"
+
+// With generated kernels only: a classifier at batch 1 (1000 outputs, 2048 products
+// each) gets a block per output; a projection over 128 tokens (98304 outputs) keeps a
+// thread per output, as does a short reduction (64 products).
 // CHECK-LABEL: func @matmuls
 // CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "block_per_output"} : (tensor<1x2048xf32>
 // CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<128x768xf32>
@@ -33,4 +44,21 @@ func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: ten
   %1 = kiln.conv %0, %d {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 512 : i64}
        : (tensor<1x512x7x7xf32>, tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32>
   return %1 : tensor<1x512x7x7xf32>
+}
+
+// A matmul whose operand is computed inside its fusion would fold that into the
+// product, which cuBLASLt cannot take; nor does it broadcast batch dimensions.
+// LIB-LABEL: func @not_for_the_library
+// LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<64x64xf32>
+// LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64x64xf32>, tensor<1x64x64xf32>)
+func.func @not_for_the_library(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %b: tensor<4x64x64xf32>, %c: tensor<1x64x64xf32>)
+    -> (tensor<64x64xf32>, tensor<4x64x64xf32>) {
+  %0 = kiln.fusion (%x, %w) : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32> {
+  ^bb0(%a: tensor<64x64xf32>, %v: tensor<64x64xf32>):
+    %r = kiln.relu %a : tensor<64x64xf32>
+    %m = kiln.matmul %r, %v : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32>
+    kiln.yield %m : tensor<64x64xf32>
+  }
+  %1 = kiln.matmul %b, %c : (tensor<4x64x64xf32>, tensor<1x64x64xf32>) -> tensor<4x64x64xf32>
+  return %0, %1 : tensor<64x64xf32>, tensor<4x64x64xf32>
 }

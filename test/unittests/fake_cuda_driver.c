@@ -7,8 +7,11 @@
  * .entry of the loaded PTX, the launch shape must be legal, and each of the entry's
  * parameters must point into a live allocation. When the module unloads it prints
  * one summary line to stderr:
- *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches, I input copies, O output copies
- * (the copies are those of runs, cuMemcpy*Async; the constants' upload is not one)
+ *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches, I input copies, O output copies, M cuBLASLt matmuls
+ * (the copies are those of runs, cuMemcpy*Async; the constants' upload is not one).
+ * The same library stands in for libcuBLASLt (fake_cublaslt.c, KILN_CUBLASLT=...): its
+ * matmuls really compute, on the stream's host memory, so a model made only of them
+ * gives real outputs here. They count as launches too.
  * Behaviour switches: FAKE_CUDA_NO_DEVICE=1 (cuInit reports no device),
  * FAKE_CUDA_FAIL_LAUNCH=N (the Nth launch, from 1, fails with
  * CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES). */
@@ -39,7 +42,9 @@ typedef struct function_t {
 } function_t;
 
 typedef struct launch_t {
-  function_t *function;
+  function_t *function; /* NULL for host work (a stand-in library call) */
+  void (*host)(const void *);
+  const void *host_argument;
   unsigned dims[6], shared;
   uint64_t params[256];
 } launch_t;
@@ -55,7 +60,7 @@ static struct {
   function_t functions[MAX_FUNCTIONS];
   int function_count;
   graph_t *capturing;
-  long launches, captured, replayed, bad, attempts, copies_in, copies_out;
+  long launches, captured, replayed, bad, attempts, copies_in, copies_out, library_calls;
 } fake;
 
 static int context_token, stream_token, event_token;
@@ -118,9 +123,9 @@ EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned co
 
 EXPORT CUresult cuModuleUnload(void *module) {
   (void)module;
-  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches, %ld input copies, %ld output copies\n",
+  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches, %ld input copies, %ld output copies, %ld cuBLASLt matmuls\n",
           fake.image, fake.function_count, fake.launches, fake.captured, fake.replayed, fake.bad,
-          fake.copies_in, fake.copies_out);
+          fake.copies_in, fake.copies_out, fake.library_calls);
   return SUCCESS;
 }
 
@@ -231,9 +236,15 @@ EXPORT CUresult cuGraphDestroy(void *graph) {
 }
 EXPORT CUresult cuGraphExecDestroy(void *exec) { return cuGraphDestroy(exec); }
 
-/* Checks a launch as the GPU would see it; counts it as bad if anything is off. */
+/* Checks a launch as the GPU would see it; counts it as bad if anything is off. Host
+ * work runs instead. */
 static void check(const launch_t *l) {
   const function_t *f = l->function;
+  if (!f) {
+    l->host(l->host_argument);
+    ++fake.library_calls;
+    return;
+  }
   const char *problem = NULL;
   long threads = (long)l->dims[3] * l->dims[4] * l->dims[5];
   if (!l->dims[0] || !l->dims[1] || !l->dims[2] || threads <= 0 || threads > 1024)
@@ -271,6 +282,29 @@ EXPORT CUresult cuEventElapsedTime(float *ms, void *start, void *end) {
 }
 EXPORT CUresult cuEventDestroy_v2(void *event) { (void)event; return SUCCESS; }
 
+static void append(graph_t *g, const launch_t *l) {
+  if (g->count == g->capacity) {
+    g->capacity = g->capacity ? 2 * g->capacity : 64;
+    g->launches = realloc(g->launches, g->capacity * sizeof(launch_t));
+  }
+  g->launches[g->count++] = *l;
+  ++fake.captured;
+}
+
+int fake_cuda_is_device_memory(uint64_t pointer, size_t bytes) {
+  return find_allocation(pointer, bytes) >= 0;
+}
+
+void fake_cuda_enqueue(void (*work)(const void *), const void *argument) {
+  launch_t l = {NULL, work, argument, {0}, 0, {0}};
+  if (fake.capturing) {
+    append(fake.capturing, &l);
+    return;
+  }
+  check(&l);
+  ++fake.launches;
+}
+
 EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                                unsigned by, unsigned bz, unsigned shared, void *stream,
                                void **params, void **extra) {
@@ -278,17 +312,11 @@ EXPORT CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigne
   const char *fail = getenv("FAKE_CUDA_FAIL_LAUNCH");
   if (fail && atol(fail) == ++fake.attempts)
     return OUT_OF_RESOURCES;
-  launch_t l = {function, {gx, gy, gz, bx, by, bz}, shared, {0}};
+  launch_t l = {function, NULL, NULL, {gx, gy, gz, bx, by, bz}, shared, {0}};
   for (int i = 0; i < l.function->param_count && i < 256; ++i)
     l.params[i] = *(uint64_t *)params[i];
   if (fake.capturing) {
-    graph_t *g = fake.capturing;
-    if (g->count == g->capacity) {
-      g->capacity = g->capacity ? 2 * g->capacity : 64;
-      g->launches = realloc(g->launches, g->capacity * sizeof(launch_t));
-    }
-    g->launches[g->count++] = l;
-    ++fake.captured;
+    append(fake.capturing, &l);
     return SUCCESS;
   }
   check(&l);

@@ -43,6 +43,11 @@ static cl::opt<std::string> weightsFile(
     cl::desc("CUDA: write the weights to this file next to the artifact, not into it "
              "(a file name; the runtime reads it from the artifact's folder)"),
     cl::init(""), cl::cat(category));
+static cl::opt<std::string> cudaGemm(
+    "cuda-gemm", cl::init("auto"),
+    cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
+             "it fits (cublaslt), or as generated kernels only (kernels)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin",
                              cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
@@ -109,6 +114,11 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
+  options.cudaGemm = cudaGemm;
+  if (cudaGemm != "auto" && cudaGemm != "cublaslt" && cudaGemm != "kernels") {
+    errs() << "kiln-compile: error: --cuda-gemm takes auto, cublaslt or kernels, not '" << cudaGemm << "'\n";
+    return 2;
+  }
   options.weightsFile = weightsFile;
   if (!weightsFile.empty() && (options.target != kiln::Target::CUDA || weightsFile.find('/') != std::string::npos)) {
     errs() << "kiln-compile: error: --weights-file takes a file name (no folder) and needs --target=cuda\n";

@@ -55,6 +55,11 @@ static cl::opt<bool> gpuLoopsOnCPU(
     "gpu-loops-on-cpu",
     cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
     cl::cat(category));
+static cl::opt<std::string> cudaGemm(
+    "cuda-gemm", cl::init("auto"),
+    cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
+             "it fits (cublaslt), or as generated kernels only (kernels)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin", cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
 static cl::opt<std::string> compileTo(
@@ -193,6 +198,11 @@ int main(int argc, char **argv) {
   options.optLevel = 1; // Small graphs: compile time dominates.
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
+  options.cudaGemm = cudaGemm;
+  if (cudaGemm != "auto" && cudaGemm != "cublaslt" && cudaGemm != "kernels") {
+    errs() << "kiln-onnx-test: error: --cuda-gemm takes auto, cublaslt or kernels, not '" << cudaGemm << "'\n";
+    return 2;
+  }
   if (device == "cuda" && target == "cpu")
     target = "cuda";
   if (Error err = kiln::applyTargetOption(target, options)) {

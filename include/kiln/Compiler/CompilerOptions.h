@@ -17,6 +17,9 @@ struct CompilerOptions {
   /// CPU: generate the loop nests of the CUDA target (fused, one point per
   /// iteration) and run them serially, to check them where there is no GPU.
   bool gpuLoopsOnCPU = false;
+  /// CUDA: how matmuls are computed: "auto" (cuBLASLt for all but small ones),
+  /// "cublaslt" (every matmul cuBLASLt can take) or "kernels" (generated only).
+  std::string cudaGemm = "auto";
   /// CUDA: write the weights to this file, next to the artifact, instead of into it
   /// (a file name, no folder); the runtime reads and checks it at load.
   std::string weightsFile;

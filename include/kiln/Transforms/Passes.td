@@ -148,24 +148,58 @@ def KilnTileForGPU : Pass<"kiln-tile-for-gpu", "mlir::func::FuncOp"> {
 
 def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp"> {
   let summary = "Record how the CUDA target computes each matmul and convolution";
+  let options = [
+    Option<"gemm", "gemm", "std::string", /*default=*/"\"auto\"",
+           "Matmuls: auto (cuBLASLt from 65536 multiply-adds), cublaslt (every one that fits), kernels (generated only)">,
+  ];
   let description = [{
     Sets `kiln.gpu_kernel` on every `kiln.matmul` and `kiln.conv` (inside fusion
     regions too), so `kiln-compile --target=cuda --emit=kiln` shows the choice:
 
     - `"thread_per_output"`: one thread per output element sums its products in a
       register; the fusion's bias and activation run on that register (one kernel).
+    - `"cublaslt"` (matmuls): the library, for f32 matmuls whose operands come
+      into the fusion as they are (no prologue folded into the product), with no
+      batch broadcasting, and of at least 65536 multiply-adds (every such matmul with
+      `gemm=cublaslt`); see kiln-gpu-library-calls.
     - `"block_per_output"`: fewer than 32768 outputs (under one 256-thread block per SM
       of a large GPU) each reducing at least 256 products, as in a classifier at batch
       1: a block per output, its threads splitting the reduction, `gpu.all_reduce`
       combining them, thread 0 applying the epilogue.
 
-    Libraries (cuBLASLt, cuDNN) are not among the choices yet.
+    Convolutions are generated kernels (cuDNN is not among the choices yet).
 
     ```mlir
     %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
          : (tensor<1x2048xf32>, tensor<2048x1000xf32>) -> tensor<1x1000xf32>
     ```
   }];
+}
+
+def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
+  let summary = "Hand the contractions chosen for cuBLASLt to it";
+  let description = [{
+    Every contraction generic on buffers marked `kiln.gpu_kernel = "cublaslt"` (by
+    kiln-choose-gpu-kernels, through the linalg lowering) whose body is
+    `acc + lhs * rhs`, whose operands are indexed by one loop per dimension and whose
+    loop groups (batch, rows, columns, reduction) each collapse into one strided
+    dimension of every operand becomes a call to a private declaration
+    `@kiln_cublaslt_matmul*` carrying its cuBLASLt descriptor (`kiln.cublaslt`, the
+    fields of runtime/include/kiln/cuda_matmul.h): the row-major problem in
+    cuBLASLt's column-major terms, transposes and leading dimensions from the buffers'
+    strides. A fill of zeros right before becomes beta = 0 (otherwise the output is
+    accumulated onto, beta = 1); an elementwise bias along the output's rows and a
+    ReLU right after, into another buffer, become cuBLASLt's epilogue writing that
+    buffer. A contraction that does not fit is marked `"thread_per_output"` and
+    generated as usual. The CUDA host program turns each call into a library step.
+
+    ```mlir
+    call @kiln_cublaslt_matmul(%w, %x, %y, %y, %bias)
+        : (memref<2048x1000xf32>, memref<1x2048xf32>, memref<1x1000xf32>, memref<1x1000xf32>, memref<1000xf32>) -> ()
+    func.func private @kiln_cublaslt_matmul(...) attributes {kiln.cublaslt = array<i64: 1000, 1, 2048, ...>}
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 
 def KilnInlinePadding : Pass<"kiln-inline-padding", "mlir::func::FuncOp"> {

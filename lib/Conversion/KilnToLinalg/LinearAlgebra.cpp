@@ -35,10 +35,14 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     iterators.push_back(utils::IteratorType::reduction);
     Value zero = scalarConstant(rewriter, loc, type.getElementType(), 0);
     Value init = filledTensor(rewriter, loc, type, zero);
-    rewriter.replaceOp(op, buildGeneric(rewriter, loc, type, {op.getLhs(), op.getRhs()}, init, maps,
-                                        iterators, [](OpBuilder &b, Location l, ValueRange a) {
-                                          return multiplyAdd(b, l, a[0], a[1], a[2]);
-                                        }));
+    Value product = buildGeneric(rewriter, loc, type, {op.getLhs(), op.getRhs()}, init, maps, iterators,
+                                 [](OpBuilder &b, Location l, ValueRange a) {
+                                   return multiplyAdd(b, l, a[0], a[1], a[2]);
+                                 });
+    // The CUDA target's kernel choice (kiln-choose-gpu-kernels) travels with the op.
+    if (Attribute kernel = op->getAttr("kiln.gpu_kernel"))
+      product.getDefiningOp()->setAttr("kiln.gpu_kernel", kernel);
+    rewriter.replaceOp(op, product);
     return success();
   }
 };

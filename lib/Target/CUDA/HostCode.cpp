@@ -42,8 +42,9 @@ void addU64(OpBuilder &b, Location loc, StringRef name, uint64_t value) {
                            b.getI64IntegerAttr(value));
 }
 
-/// `<prefix>_cuda_run(ctx, launch, arena, constants)`: every launch of the model,
-/// each passing the device addresses of its buffers in an i64 array.
+/// `<prefix>_cuda_run(ctx, launch, matmul, arena, constants)`: every step of the
+/// model in stream order, each passing the device addresses of its buffers in an i64
+/// array: kernel launches through `launch`, cuBLASLt matmuls through `matmul`.
 void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, StringRef name) {
   MLIRContext *ctx = b.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -53,13 +54,15 @@ void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, Stri
   //             const u64 *arguments, i32 argument count)
   auto launchType = LLVM::LLVMFunctionType::get(
       voidType, {ptr, i32, i32, i32, i32, i32, i32, i32, i32, ptr, i32});
+  // void matmul(void *ctx, i32 matmul, const u64 *addresses, i32 address count)
+  auto matmulType = LLVM::LLVMFunctionType::get(voidType, {ptr, i32, ptr, i32});
   auto run = b.create<LLVM::LLVMFuncOp>(loc, name,
-                                        LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64}));
+                                        LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, ptr, i64, i64}));
   OpBuilder::InsertionGuard guard(b);
   Block *body = run.addEntryBlock(b);
   b.setInsertionPointToStart(body);
-  Value context = body->getArgument(0), launchFn = body->getArgument(1);
-  Value arena = body->getArgument(2), constants = body->getArgument(3);
+  Value context = body->getArgument(0), launchFn = body->getArgument(1), matmulFn = body->getArgument(2);
+  Value arena = body->getArgument(3), constants = body->getArgument(4);
 
   size_t maxArguments = 1;
   for (const KernelLaunch &launch : program.launches)
@@ -78,11 +81,18 @@ void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, Stri
     for (auto [slot, index] : llvm::enumerate(launch.arguments)) {
       const DeviceBuffer &buffer = program.buffers[index];
       Value base = buffer.kind == DeviceBuffer::Kind::Constant ? constants : arena;
-      Value offset = b.create<LLVM::ConstantOp>(loc, i64, (int64_t)buffer.offset);
+      uint64_t view = slot < launch.argumentOffsets.size() ? launch.argumentOffsets[slot] : 0;
+      Value offset = b.create<LLVM::ConstantOp>(loc, i64, (int64_t)(buffer.offset + view));
       Value address = b.create<LLVM::AddOp>(loc, base, offset);
       Value at = b.create<LLVM::GEPOp>(loc, ptr, i64, arguments,
                                        ArrayRef<LLVM::GEPArg>{(int32_t)slot});
       b.create<LLVM::StoreOp>(loc, address, at);
+    }
+    if (launch.matmul >= 0) {
+      b.create<LLVM::CallOp>(loc, matmulType,
+                             ValueRange{matmulFn, context, constant32(launch.matmul), arguments,
+                                        constant32(launch.arguments.size())});
+      continue;
     }
     SmallVector<Value> operands = {launchFn, context, constant32(launch.kernel)};
     for (uint32_t size : launch.grid)
@@ -126,6 +136,19 @@ OwningOpRef<ModuleOp> kiln::buildCUDAHostModule(MLIRContext *context, const Host
   addBytes(b, loc, prefix + "constants_file", ArrayRef<char>(file.data(), file.size()));
   addU64(b, loc, prefix + "constants_hash", weightsHash(program.constants));
   addU64(b, loc, prefix + "arena_size", program.arenaBytes);
+  // The cuBLASLt matmuls' descriptors, KILN_CUDA_MATMUL_FIELDS values each.
+  SmallVector<int64_t> matmuls;
+  for (const std::vector<int64_t> &fields : program.matmuls)
+    matmuls.append(fields.begin(), fields.end());
+  b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External, prefix + "matmul_count",
+                           b.getI32IntegerAttr(program.matmuls.size()));
+  if (matmuls.empty())
+    matmuls.push_back(0); // keeps the global non-empty
+  b.create<LLVM::GlobalOp>(
+      loc, LLVM::LLVMArrayType::get(b.getI64Type(), matmuls.size()), true, LLVM::Linkage::External,
+      prefix + "matmuls",
+      DenseElementsAttr::get(RankedTensorType::get({(int64_t)matmuls.size()}, b.getI64Type()),
+                             ArrayRef<int64_t>(matmuls)));
   // Where each input, then each output, lives in the arena.
   SmallVector<int64_t> offsets;
   for (unsigned index : program.inputs)

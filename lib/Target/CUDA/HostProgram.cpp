@@ -113,6 +113,11 @@ public:
           return failure();
       } else if (auto call = dyn_cast<func::CallOp>(op)) {
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+        if (callee && callee->hasAttr("kiln.cublaslt")) {
+          if (failed(recordMatmul(call, callee, bufferOf)))
+            return failure();
+          continue;
+        }
         if (!callee || callee.isExternal())
           return op.emitError("CUDA host code: call to an undefined function");
         SmallVector<unsigned> operands;
@@ -185,6 +190,31 @@ private:
       used.endLaunch = std::max<unsigned>(used.endLaunch, program.launches.size() + 1);
     }
     program.launches.push_back(std::move(record));
+    return success();
+  }
+
+  /// A call of kiln-gpu-library-calls: a cuBLASLt step on A, B, C, D and the bias.
+  template <typename BufferOf>
+  LogicalResult recordMatmul(func::CallOp call, func::FuncOp callee, BufferOf &bufferOf) {
+    auto fields = callee->getAttrOfType<DenseI64ArrayAttr>("kiln.cublaslt");
+    if (!fields || (call.getNumOperands() != 4 && call.getNumOperands() != 5))
+      return call.emitError("CUDA host code: malformed cuBLASLt call");
+    KernelLaunch step;
+    step.matmul = program.matmuls.size();
+    program.matmuls.emplace_back(fields.asArrayRef().begin(), fields.asArrayRef().end());
+    for (Value operand : call.getOperands()) {
+      auto buffer = bufferOf(call, operand);
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      auto type = cast<MemRefType>(operand.getType());
+      if (!buffer || failed(type.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset))
+        return call.emitError("CUDA host code: cuBLASLt operand without a static offset");
+      step.arguments.push_back(*buffer);
+      step.argumentOffsets.push_back(offset * std::max<uint64_t>(1, type.getElementTypeBitWidth() / 8));
+      DeviceBuffer &used = program.buffers[*buffer];
+      used.endLaunch = std::max<unsigned>(used.endLaunch, program.launches.size() + 1);
+    }
+    program.launches.push_back(std::move(step));
     return success();
   }
 

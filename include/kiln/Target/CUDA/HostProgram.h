@@ -31,17 +31,24 @@ struct DeviceBuffer {
   uint64_t offset = 0;
 };
 
+/// One step of the stream: a kernel launch, or a cuBLASLt matmul (matmul >= 0).
 struct KernelLaunch {
-  unsigned kernel; ///< index into HostProgram::kernelNames
-  std::array<uint32_t, 3> grid, block;
+  unsigned kernel = 0; ///< index into HostProgram::kernelNames
+  std::array<uint32_t, 3> grid{}, block{};
   uint32_t sharedMemoryBytes = 0;
   std::vector<unsigned> arguments; ///< indices into HostProgram::buffers
+  /// Library calls: index into HostProgram::matmuls, and the byte offset of each
+  /// argument in its buffer (views; kernels apply theirs themselves).
+  int matmul = -1;
+  std::vector<uint64_t> argumentOffsets;
 };
 
 struct HostProgram {
   std::vector<std::string> kernelNames;
   std::vector<DeviceBuffer> buffers;
   std::vector<KernelLaunch> launches;
+  /// Descriptors of the cuBLASLt matmuls (runtime/include/kiln/cuda_matmul.h).
+  std::vector<std::vector<int64_t>> matmuls;
   /// Buffers of the model's inputs and outputs, in signature order.
   std::vector<unsigned> inputs, outputs;
   /// Every constant's bytes, each at its DeviceBuffer::offset.
@@ -57,7 +64,8 @@ constexpr uint64_t kDeviceAlignment = 256;
 /// launches and views, kernels in a gpu.module), inlining its calls, and records every
 /// launch with the buffers it touches; then plans the arena. @main's first
 /// `numInputs` arguments are the model's inputs, the rest its outputs. Host work other
-/// than allocation, views and launches is an error naming the operation.
+/// than allocation, views, launches and calls of kiln-gpu-library-calls' declarations
+/// is an error naming the operation.
 llvm::Expected<HostProgram> extractHostProgram(mlir::ModuleOp module, unsigned numInputs);
 
 /// Assigns arena offsets to inputs, outputs and scratch buffers (best fit, largest

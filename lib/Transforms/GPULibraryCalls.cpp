@@ -1,0 +1,431 @@
+// kiln-gpu-library-calls: contractions the CUDA target hands to cuBLASLt become calls
+// that the host program turns into library steps. The row-major, possibly batched and
+// transposed kiln matmul is mapped onto cuBLASLt's column-major problem here, once, and
+// written down as the descriptor of runtime/include/kiln/cuda_matmul.h.
+#include "kiln/Transforms/Passes.h"
+
+#include "kiln/cuda_matmul.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPULIBRARYCALLS
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// One group of loop dimensions collapsed into a single matrix dimension of one
+/// operand: its extent and the element stride between consecutive indices.
+struct Extent {
+  int64_t size = 1;
+  int64_t stride = 0;
+};
+
+/// A buffer operand seen from the generic's loops: the element stride along each loop
+/// dimension (0 where the operand does not vary with it) and where it starts.
+struct Access {
+  Value buffer;
+  SmallVector<int64_t> strides;
+  SmallVector<bool> varies;
+  int64_t offset = 0;
+};
+
+/// How `operand` of `op` moves with each loop; fails for indexing other than one loop
+/// per dimension (or a constant 0) and for non-strided buffers.
+std::optional<Access> accessOf(linalg::GenericOp op, OpOperand &operand, ArrayRef<int64_t> ranges) {
+  auto type = dyn_cast<MemRefType>(operand.get().getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return std::nullopt;
+  SmallVector<int64_t> memStrides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(memStrides, offset)) || ShapedType::isDynamic(offset) ||
+      llvm::any_of(memStrides, ShapedType::isDynamic))
+    return std::nullopt;
+  Access access{operand.get(), SmallVector<int64_t>(ranges.size(), 0),
+                SmallVector<bool>(ranges.size(), false), offset};
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  for (auto [expr, stride, size] : llvm::zip(map.getResults(), memStrides, type.getShape())) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+      unsigned d = dim.getPosition();
+      if (access.varies[d])
+        return std::nullopt;
+      access.varies[d] = ranges[d] != 1;
+      access.strides[d] = ranges[d] != 1 ? stride : 0;
+    } else if (auto constant = dyn_cast<AffineConstantExpr>(expr); !constant || constant.getValue() != 0) {
+      return std::nullopt;
+    }
+  }
+  return access;
+}
+
+/// `dims` (outermost first) of `access` as one dimension: each must step over whole
+/// runs of the next. Fails if it varies with some of them but not all.
+std::optional<Extent> collapse(const Access &access, ArrayRef<unsigned> dims, ArrayRef<int64_t> ranges) {
+  Extent extent;
+  for (unsigned d : dims)
+    extent.size *= ranges[d];
+  unsigned varying = llvm::count_if(dims, [&](unsigned d) { return access.varies[d]; });
+  if (varying == 0)
+    return extent;
+  if (varying != dims.size())
+    return std::nullopt;
+  for (unsigned i = 0; i + 1 < dims.size(); ++i)
+    if (access.strides[dims[i]] != access.strides[dims[i + 1]] * ranges[dims[i + 1]])
+      return std::nullopt;
+  extent.stride = access.strides[dims.back()];
+  return extent;
+}
+
+/// A rows x cols matrix whose rows and cols step by the given extents, as cuBLASLt's
+/// column-major storage: as is, or transposed (stored cols x rows); and its leading
+/// dimension.
+std::optional<std::pair<bool, int64_t>> columnMajor(Extent rows, Extent cols) {
+  if (rows.size == 1 || rows.stride == 1) {
+    int64_t ld = cols.size == 1 ? rows.size : cols.stride;
+    if (ld >= rows.size)
+      return std::make_pair(false, ld);
+  }
+  if (cols.size == 1 || cols.stride == 1) {
+    int64_t ld = rows.size == 1 ? cols.size : rows.stride;
+    if (ld >= cols.size)
+      return std::make_pair(true, ld);
+  }
+  return std::nullopt;
+}
+
+/// Bytes every address of the buffer is a multiple of, given its element offset from
+/// a 256-byte aligned allocation.
+int64_t alignment(int64_t elementOffset) {
+  int64_t bytes = elementOffset * 4;
+  int64_t align = 256;
+  while (align > 4 && bytes % align)
+    align /= 2;
+  return align;
+}
+
+/// The nearest op before (or after) `op` that touches memory.
+Operation *neighbour(Operation *op, bool after) {
+  Operation *next = after ? op->getNextNode() : op->getPrevNode();
+  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0)
+    next = after ? next->getNextNode() : next->getPrevNode();
+  return next;
+}
+
+Value rootOf(Value memref) {
+  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
+    memref = view.getViewSource();
+  return memref;
+}
+
+bool isZero(Value value) { return matchPattern(value, m_AnyZeroFloat()); }
+
+/// An elementwise generic over exactly `buffer`'s elements writing only `buffer`, with
+/// identity indexing for it.
+bool writesWhole(linalg::GenericOp op, Value buffer) {
+  return op && op.hasPureBufferSemantics() && op.getNumLoops() == op.getNumParallelLoops() &&
+         op.getNumDpsInits() == 1 && op.getDpsInitOperand(0)->get() == buffer &&
+         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity();
+}
+
+/// The matmul of a contraction generic, in cuBLASLt's terms.
+struct Matmul {
+  SmallVector<int64_t> fields = SmallVector<int64_t>(KILN_CUDA_MATMUL_FIELDS, 0);
+  Value a, b, c, d, bias;
+  SmallVector<Operation *> replaced;
+};
+
+struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryCalls> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<linalg::GenericOp> chosen;
+    module.walk([&](linalg::GenericOp op) {
+      auto kernel = op->getAttrOfType<StringAttr>("kiln.gpu_kernel");
+      if (kernel && kernel.getValue() == "cublaslt")
+        chosen.push_back(op);
+    });
+    for (linalg::GenericOp op : chosen) {
+      std::optional<Matmul> matmul = match(op);
+      if (!matmul) {
+        // The graph-level choice assumed a plain product; a generated kernel does it.
+        op->setAttr("kiln.gpu_kernel", StringAttr::get(&getContext(), "thread_per_output"));
+        continue;
+      }
+      replace(symbols, *matmul, op);
+    }
+  }
+
+  /// `op` as a cuBLASLt matmul, with the fill before it and the bias and ReLU after it
+  /// taken in where they fit.
+  std::optional<Matmul> match(linalg::GenericOp op) {
+    if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        !isMultiplyAdd(op))
+      return std::nullopt;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (llvm::any_of(ranges, ShapedType::isDynamic))
+      return std::nullopt;
+    auto lhs = accessOf(op, *op.getDpsInputOperand(0), ranges);
+    auto rhs = accessOf(op, *op.getDpsInputOperand(1), ranges);
+    auto out = accessOf(op, *op.getDpsInitOperand(0), ranges);
+    if (!lhs || !rhs || !out)
+      return std::nullopt;
+
+    // Loop dimensions by role, each group ordered by the output's strides (the
+    // reduction by the left operand's), outermost first.
+    SmallVector<unsigned> m, n, k, batch;
+    for (unsigned d = 0; d < ranges.size(); ++d) {
+      if (ranges[d] == 1)
+        continue;
+      if (op.getIteratorTypesArray()[d] == utils::IteratorType::reduction) {
+        if (!lhs->varies[d] || !rhs->varies[d] || out->varies[d])
+          return std::nullopt;
+        k.push_back(d);
+      } else if (!out->varies[d]) {
+        return std::nullopt;
+      } else if (lhs->varies[d] && !rhs->varies[d]) {
+        m.push_back(d);
+      } else if (rhs->varies[d] && !lhs->varies[d]) {
+        n.push_back(d);
+      } else {
+        batch.push_back(d);
+      }
+    }
+    auto outerFirst = [](const Access &access) {
+      return [&access](unsigned x, unsigned y) { return access.strides[x] > access.strides[y]; };
+    };
+    llvm::stable_sort(m, outerFirst(*out));
+    llvm::stable_sort(n, outerFirst(*out));
+    llvm::stable_sort(batch, outerFirst(*out));
+    llvm::stable_sort(k, outerFirst(*lhs));
+
+    Matmul result;
+    result.a = lhs->buffer;
+    result.b = rhs->buffer;
+    result.d = result.c = out->buffer;
+    int64_t beta = 1;
+    // A fill of zeros before: nothing to accumulate onto.
+    auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
+    if (writesWhole(init, out->buffer)) {
+      Value yielded = init.getRegion().front().getTerminator()->getOperand(0);
+      if (auto arg = dyn_cast<BlockArgument>(yielded); arg && arg.getOwner()->getParentOp() == init &&
+                                                       arg.getArgNumber() < init.getNumDpsInputs())
+        yielded = init.getDpsInputOperand(arg.getArgNumber())->get();
+      if (isZero(yielded)) {
+        beta = 0;
+        result.replaced.push_back(init);
+      }
+    }
+    result.replaced.push_back(op);
+
+    // The rows of cuBLASLt's D are the output's contiguous group: the right operand's
+    // columns for a row-major output (D^T = B^T A^T), the left's rows otherwise.
+    auto k0 = collapse(*lhs, k, ranges), k1 = collapse(*rhs, k, ranges);
+    if (!k0 || !k1)
+      return std::nullopt;
+    auto bat = [&](const Access &access) { return collapse(access, batch, ranges); };
+    auto batA = bat(*lhs), batB = bat(*rhs), batD = bat(*out);
+    if (!batA || !batB || !batD)
+      return std::nullopt;
+    bool assigned = false;
+    for (bool swapped : {true, false}) {
+      const Access &first = swapped ? *rhs : *lhs, &second = swapped ? *lhs : *rhs;
+      ArrayRef<unsigned> rows = swapped ? n : m, cols = swapped ? m : n;
+      Extent firstK = swapped ? *k1 : *k0, secondK = swapped ? *k0 : *k1;
+      auto rowsA = collapse(first, rows, ranges), colsB = collapse(second, cols, ranges);
+      auto rowsD = collapse(*out, rows, ranges), colsD = collapse(*out, cols, ranges);
+      if (!rowsA || !colsB || !rowsD || !colsD)
+        continue;
+      auto a = columnMajor(*rowsA, firstK), b = columnMajor(secondK, *colsB),
+           dl = columnMajor(*rowsD, *colsD);
+      if (!a || !b || !dl || dl->first)
+        continue;
+      auto &f = result.fields;
+      f[KILN_CUDA_MATMUL_ROWS] = rowsD->size;
+      f[KILN_CUDA_MATMUL_COLS] = colsD->size;
+      f[KILN_CUDA_MATMUL_DEPTH] = firstK.size;
+      f[KILN_CUDA_MATMUL_TRANS_A] = a->first;
+      f[KILN_CUDA_MATMUL_TRANS_B] = b->first;
+      f[KILN_CUDA_MATMUL_LDA] = a->second;
+      f[KILN_CUDA_MATMUL_LDB] = b->second;
+      f[KILN_CUDA_MATMUL_LDC] = f[KILN_CUDA_MATMUL_LDD] = dl->second;
+      f[KILN_CUDA_MATMUL_STRIDE_A] = swapped ? batB->stride : batA->stride;
+      f[KILN_CUDA_MATMUL_STRIDE_B] = swapped ? batA->stride : batB->stride;
+      f[KILN_CUDA_MATMUL_STRIDE_C] = f[KILN_CUDA_MATMUL_STRIDE_D] = batD->stride;
+      if (swapped)
+        std::swap(result.a, result.b);
+      assigned = true;
+      break;
+    }
+    if (!assigned)
+      return std::nullopt;
+    result.fields[KILN_CUDA_MATMUL_BATCH] = batD->size;
+    result.fields[KILN_CUDA_MATMUL_BETA] = beta;
+    matchEpilogue(op, *out, result);
+    return result;
+  }
+
+  /// The generic's body is acc + lhs * rhs, in any operand order.
+  static bool isMultiplyAdd(linalg::GenericOp op) {
+    Block &body = op.getRegion().front();
+    if (body.getOperations().size() != 3)
+      return false;
+    auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!add)
+      return false;
+    Value acc = body.getArgument(2);
+    Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
+    auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+    if (!mul)
+      return false;
+    Value x = body.getArgument(0), y = body.getArgument(1);
+    return (mul.getLhs() == x && mul.getRhs() == y) || (mul.getLhs() == y && mul.getRhs() == x);
+  }
+
+  /// A bias along D's rows and a ReLU, applied by the elementwise generic right after
+  /// the contraction, in place or into another buffer: cuBLASLt's epilogue, writing
+  /// that buffer.
+  void matchEpilogue(linalg::GenericOp op, const Access &out, Matmul &result) {
+    auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
+    if (!epilogue || !epilogue.hasPureBufferSemantics() ||
+        epilogue.getNumLoops() != epilogue.getNumParallelLoops() || epilogue.getNumDpsInits() != 1 ||
+        epilogue.getNumDpsInputs() > 2 || result.fields[KILN_CUDA_MATMUL_BATCH] != 1)
+      return;
+    Value target = epilogue.getDpsInitOperand(0)->get();
+    auto targetType = dyn_cast<MemRefType>(target.getType());
+    if (!targetType || targetType != out.buffer.getType() ||
+        !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0)).isIdentity() ||
+        rootOf(target) == rootOf(result.a) || rootOf(target) == rootOf(result.b))
+      return;
+    // In place, or from a scratch buffer nothing else reads.
+    Value scratch = out.buffer;
+    if (target != scratch &&
+        (!scratch.getDefiningOp<memref::AllocOp>() ||
+        llvm::any_of(scratch.getUsers(), [&](Operation *user) {
+          return user != op && user != epilogue && !isa<memref::DeallocOp>(user) &&
+                 !llvm::is_contained(result.replaced, user);
+        })))
+      return;
+    Block &body = epilogue.getRegion().front();
+    BlockArgument sum, bias;
+    for (OpOperand *input : epilogue.getDpsInputOperands()) {
+      BlockArgument arg = body.getArgument(input->getOperandNumber());
+      if (input->get() == scratch && epilogue.getMatchingIndexingMap(input).isIdentity())
+        sum = arg;
+      else
+        bias = arg;
+    }
+    if (!sum)
+      return;
+    // yield relu?(sum + bias?)
+    Value value = body.getTerminator()->getOperand(0);
+    bool relu = false;
+    if (auto max = value.getDefiningOp<arith::MaximumFOp>()) {
+      if (isZero(max.getRhs()))
+        value = max.getLhs();
+      else if (isZero(max.getLhs()))
+        value = max.getRhs();
+      else
+        return;
+      relu = true;
+    }
+    bool biased = false;
+    if (auto add = value.getDefiningOp<arith::AddFOp>()) {
+      if (!bias || !((add.getLhs() == sum && add.getRhs() == bias) || (add.getLhs() == bias && add.getRhs() == sum)))
+        return;
+      value = sum;
+      biased = true;
+    }
+    if (value != sum || (bias && !biased) || body.getOperations().size() != 1u + relu + biased)
+      return;
+    if (bias && !isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result))
+      return;
+    result.fields[KILN_CUDA_MATMUL_EPILOGUE] = relu && biased ? KILN_CUDA_EPILOGUE_RELU_BIAS
+                                              : biased        ? KILN_CUDA_EPILOGUE_BIAS
+                                              : relu          ? KILN_CUDA_EPILOGUE_RELU
+                                                              : KILN_CUDA_EPILOGUE_NONE;
+    if (biased)
+      result.bias = epilogue.getDpsInputOperand(bias.getArgNumber())->get();
+    result.d = target;
+    if (result.fields[KILN_CUDA_MATMUL_BETA] == 0)
+      result.c = target;
+    result.replaced.push_back(epilogue);
+  }
+
+  /// `operand` of the epilogue holds one contiguous value per row of D (cuBLASLt's
+  /// bias), broadcast along its columns.
+  static bool isRowVector(linalg::GenericOp epilogue, OpOperand *operand, const Access &out,
+                          const Matmul &result) {
+    auto type = dyn_cast<MemRefType>(operand->get().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (!type || !type.getElementType().isF32() || failed(type.getStridesAndOffset(strides, offset)) ||
+        offset != 0 || type.getNumElements() != result.fields[KILN_CUDA_MATMUL_ROWS])
+      return false;
+    // The epilogue's loops are the output's dimensions: the bias must vary exactly
+    // with those of unit stride in D's rows, i.e. be indexed like the output's
+    // innermost dimensions that make up ROWS.
+    SmallVector<int64_t> ranges = epilogue.getStaticLoopRanges();
+    auto access = accessOf(epilogue, *operand, ranges);
+    if (!access)
+      return false;
+    auto outType = cast<MemRefType>(out.buffer.getType());
+    SmallVector<int64_t> outStrides;
+    int64_t outOffset;
+    if (failed(outType.getStridesAndOffset(outStrides, outOffset)))
+      return false;
+    for (unsigned d = 0; d < ranges.size(); ++d) {
+      bool inRows = ranges[d] != 1 && outStrides[d] < result.fields[KILN_CUDA_MATMUL_ROWS];
+      if (access->varies[d] != inRows || (inRows && access->strides[d] != outStrides[d]))
+        return false;
+    }
+    return true;
+  }
+
+  void replace(SymbolTable &symbols, Matmul &matmul, linalg::GenericOp op) {
+    SmallVector<Value> operands = {matmul.a, matmul.b, matmul.c, matmul.d};
+    static const int alignmentFields[] = {KILN_CUDA_MATMUL_ALIGN_A, KILN_CUDA_MATMUL_ALIGN_B,
+                                          KILN_CUDA_MATMUL_ALIGN_C, KILN_CUDA_MATMUL_ALIGN_D};
+    for (auto [field, operand] : llvm::zip(alignmentFields, operands))
+      matmul.fields[field] = alignment(offsetOf(operand));
+    if (matmul.bias)
+      operands.push_back(matmul.bias);
+    // A declaration per call: each has its own buffer types and descriptor.
+    OpBuilder top = OpBuilder::atBlockEnd(getOperation().getBody());
+    auto callee = top.create<func::FuncOp>(op.getLoc(), "kiln_cublaslt_matmul",
+                                           top.getFunctionType(ValueRange(operands).getTypes(), {}));
+    callee.setPrivate();
+    callee->setAttr("kiln.cublaslt", top.getDenseI64ArrayAttr(matmul.fields));
+    symbols.insert(callee);
+    OpBuilder b(matmul.replaced.back()->getNextNode());
+    b.create<func::CallOp>(op.getLoc(), callee, operands);
+    Value scratch = op.getDpsInitOperand(0)->get();
+    for (Operation *replaced : llvm::reverse(matmul.replaced))
+      replaced->erase();
+    // The contraction's own output, when the epilogue's buffer took its place.
+    if (auto alloc = scratch.getDefiningOp<memref::AllocOp>();
+        alloc && llvm::all_of(alloc->getUsers(), [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        user->erase();
+      alloc.erase();
+    }
+  }
+
+  static int64_t offsetOf(Value buffer) {
+    SmallVector<int64_t> strides;
+    int64_t offset = 0;
+    (void)cast<MemRefType>(buffer.getType()).getStridesAndOffset(strides, offset);
+    return offset;
+  }
+};
+
+} // namespace

@@ -1,0 +1,107 @@
+// RUN: kiln-opt %s -kiln-gpu-library-calls | FileCheck %s
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#bias = affine_map<(m, n) -> (n)>
+#mn = affine_map<(m, n) -> (m, n)>
+
+// A dense layer: the zero fill, the product and the bias and ReLU written to %y become
+// one cuBLASLt call writing %y (descriptor fields as in kiln/cuda_matmul.h: the
+// row-major 8x256 output is column-major 256x8, so A is the weight and B the input;
+// epilogue 3 = ReLU and bias, beta 0); the scratch buffer goes.
+// CHECK-LABEL: func @dense
+// CHECK-SAME: (%[[X:.+]]: memref<8x64xf32>, %[[W:.+]]: memref<64x256xf32>, %[[BIAS:.+]]: memref<256xf32>, %[[Y:.+]]: memref<8x256xf32>)
+// CHECK-NEXT: %{{.+}} = arith.constant
+// CHECK-NEXT: call @[[DENSE:kiln_cublaslt_matmul[_0-9]*]](%[[W]], %[[X]], %[[Y]], %[[Y]], %[[BIAS]])
+// CHECK-NEXT: return
+func.func @dense(%x: memref<8x64xf32>, %w: memref<64x256xf32>, %bias: memref<256xf32>, %y: memref<8x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<8x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> ()>, #mn], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%acc : memref<8x256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x64xf32>, memref<64x256xf32>) outs(%acc : memref<8x256xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#mn, #bias, #mn], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %bias : memref<8x256xf32>, memref<256xf32>) outs(%y : memref<8x256xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %acc : memref<8x256xf32>
+  return
+}
+
+// A weight stored N x K (a Gemm with transB) is cuBLASLt's A transposed (lda = K); with
+// no zero fill before, the product accumulates onto the output (beta 1); the GELU-like
+// epilogue is no cuBLASLt epilogue and stays.
+// CHECK-LABEL: func @transposed_weight
+// CHECK: call @[[TRANSPOSED:kiln_cublaslt_matmul[_0-9]*]](%{{.+}}, %{{.+}}, %[[OUT:.+]], %[[OUT]])
+// CHECK-NEXT: linalg.generic
+// CHECK: math.tanh
+func.func @transposed_weight(%x: memref<8x64xf32>, %w: memref<256x64xf32>, %y: memref<8x256xf32>) {
+  linalg.generic {indexing_maps = [#a, #bt, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x64xf32>, memref<256x64xf32>) outs(%y : memref<8x256xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#mn, #mn], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<8x256xf32>) outs(%y : memref<8x256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.tanh %in : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Attention scores, 12 heads: a strided batch of 128x128x64 products, each operand's
+// batch stride its head's size.
+// CHECK-LABEL: func @heads
+// CHECK: call @[[HEADS:kiln_cublaslt_matmul[_0-9]*]](%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<12x64x128xf32>, memref<12x128x64xf32>
+func.func @heads(%q: memref<12x128x64xf32>, %kt: memref<12x64x128xf32>, %s: memref<12x128x128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, m, n, k) -> (h, m, k)>, affine_map<(h, m, n, k) -> (h, k, n)>,
+                                   affine_map<(h, m, n, k) -> (h, m, n)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %kt : memref<12x128x64xf32>, memref<12x64x128xf32>) outs(%s : memref<12x128x128xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// A scaled product is not a plain multiply-add: a generated kernel computes it.
+// CHECK-LABEL: func @scaled
+// CHECK: linalg.generic
+// CHECK-SAME: kiln.gpu_kernel = "thread_per_output"
+// CHECK-NOT: call
+func.func @scaled(%x: memref<8x64xf32>, %w: memref<64x256xf32>, %y: memref<8x256xf32>) {
+  %half = arith.constant 0.5 : f32
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x64xf32>, memref<64x256xf32>) outs(%y : memref<8x256xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %h = arith.mulf %m, %half : f32
+    %t = arith.addf %s, %h : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+//                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
+// CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
+// CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
+// CHECK-DAG: func.func private @[[HEADS]]({{.*}}) attributes {kiln.cublaslt = array<i64: 128, 128, 64, 12, 0, 0, 128, 64, 128, 128, 8192, 8192, 16384, 16384, 0, 1, 256, 256, 256, 256>}
