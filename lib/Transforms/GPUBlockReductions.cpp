@@ -288,20 +288,26 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     }
     b.setInsertionPointToEnd(&body);
     b.create<gpu::TerminatorOp>(loc);
-    op.erase();
-    if (init)
-      init.erase();
-    if (epilogue)
-      epilogue.erase();
+    for (Operation *done : {op.getOperation(), init.getOperation(), epilogue.getOperation()})
+      if (done) {
+        erased.insert(done);
+        done->erase();
+      }
     return success();
   }
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> generics;
+    erased.clear();
+    SmallVector<Operation *> generics;
     getOperation().walk([&](linalg::GenericOp op) { generics.push_back(op); });
-    for (linalg::GenericOp op : generics)
-      (void)rewrite(op);
+    // A rewrite also erases the init and epilogue it takes in, which may be later in
+    // the list.
+    for (Operation *op : generics)
+      if (!erased.contains(op))
+        (void)rewrite(cast<linalg::GenericOp>(op));
   }
+
+  llvm::SmallPtrSet<Operation *, 16> erased;
 };
 
 } // namespace
