@@ -3,9 +3,11 @@
 # compiler.
 #
 #   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50
-#       and the BERT-base encoder at batch 1 and 32, compiles them and the CPU
-#       expected-pass node tests for CUDA, and packs DIR (default gpu-check) with kiln-run
-#       and the runtime into DIR.parts/part-* of at most 60 MiB each (one per transfer).
+#       and the BERT-base encoder at batch 1 and 32, compiles them (and batch 1 once more
+#       with generated kernels only, --cuda-gemm=kernels) and the CPU expected-pass node
+#       tests for CUDA (once more with every matmul through cuBLASLt), and packs DIR
+#       (default gpu-check) with kiln-run and the runtime into DIR.parts/part-* of at
+#       most 60 MiB each (one per transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
 #       runs the node tests on the GPU, checks both models against PyTorch's outputs
 #       (rtol 1e-3), and times batch 1 and 32 next to PyTorch eager on the same GPU.
@@ -19,21 +21,29 @@ models=(resnet50 bert_base)
 prepare() {
   rm -rf "$dir" "$dir.parts"
   mkdir -p "$dir/models" "$dir/build/bin" "$dir/build/lib" "$dir.parts"
+  # Each artifact of a model names the same weights file: compiled apart, they must
+  # write the same bytes, so one copy serves all.
+  compile() { # MODEL_DIR ARTIFACT WEIGHTS [FLAGS...]
+    local model=$1 artifact=$2 weights=$3
+    shift 3
+    mkdir -p "$dir/tmp"
+    build/bin/kiln-compile "$model/model.onnx" --target=cuda:"$arch" "$@" \
+      --weights-file="$weights" -o "$dir/tmp/$artifact"
+    if [ -e "$dir/$weights" ]; then
+      cmp "$dir/tmp/$weights" "$dir/$weights"
+      rm "$dir/tmp/$weights"
+    fi
+    mv "$dir/tmp/"* "$dir/"
+  }
   for batch in 1 32; do
     local flag=() suffix=""
     if [ "$batch" != 1 ]; then flag=(--batch "$batch"); suffix="_b$batch"; fi
     /usr/bin/python3 test/models/make_models.py "$dir/models" "${flag[@]}" "${models[@]}"
     for m in "${models[@]}"; do
-      # Each batch size's artifact names the same weights file: compiled apart, they
-      # must write the same bytes, so one copy serves both.
-      mkdir -p "$dir/tmp"
-      build/bin/kiln-compile "$dir/models/$m$suffix/model.onnx" --target=cuda:"$arch" \
-        --weights-file="$m.weights" -o "$dir/tmp/$m$suffix.so"
-      if [ -e "$dir/$m.weights" ]; then
-        cmp "$dir/tmp/$m.weights" "$dir/$m.weights"
-        rm "$dir/tmp/$m.weights"
+      compile "$dir/models/$m$suffix" "$m$suffix.so" "$m.weights"
+      if [ "$batch" = 1 ]; then
+        compile "$dir/models/$m" "${m}_kernels.so" "$m.weights" --cuda-gemm=kernels
       fi
-      mv "$dir/tmp/"* "$dir/"
       rm -f "$dir/models/$m$suffix/model"*.onnx
     done
   done
@@ -41,6 +51,9 @@ prepare() {
   build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
     --compile-to "$dir/suite" --quiet
+  build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
+    --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
+    --cuda-gemm=cublaslt --compile-to "$dir/suite-cublaslt" --quiet
   cp test/conformance/cpu-expected-pass.txt "$dir/"
   cp build/bin/kiln-run "$dir/build/bin/"
   cp -L build/lib/libkiln_runtime.so* "$dir/build/lib/"
@@ -57,9 +70,14 @@ run() {
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
   echo "== node tests on the GPU"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
+  echo "== node tests on the GPU, every matmul through cuBLASLt"
+  "$run" --suite "$dir/suite-cublaslt" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   for m in "${models[@]}"; do
     echo "== $m batch 1 against PyTorch (rtol 1e-3)"
     "$run" "$dir/$m.so" --input "$dir/models/$m/input_0.npy" \
+      --expect "$dir/models/$m/output_0.npy" --rtol 1e-3 --atol 1e-4 --bench 100 --warmup 10 || true
+    echo "== $m batch 1, generated kernels only"
+    "$run" "$dir/$m"_kernels.so --input "$dir/models/$m/input_0.npy" \
       --expect "$dir/models/$m/output_0.npy" --rtol 1e-3 --atol 1e-4 --bench 100 --warmup 10 || true
     echo "== $m batch 32"
     "$run" "$dir/$m"_b32.so --input "$dir/models/$m"_b32/input_0.npy \
