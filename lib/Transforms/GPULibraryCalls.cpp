@@ -347,7 +347,8 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     }
     if (value != sum || (bias && !biased) || body.getOperations().size() != 1u + relu + biased)
       return;
-    if (bias && !isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result))
+    if (bias && (!isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result) ||
+                 rootOf(epilogue.getDpsInputOperand(bias.getArgNumber())->get()) == rootOf(target)))
       return;
     result.fields[KILN_CUDA_MATMUL_EPILOGUE] = relu && biased ? KILN_CUDA_EPILOGUE_RELU_BIAS
                                               : biased        ? KILN_CUDA_EPILOGUE_BIAS
