@@ -46,6 +46,24 @@ bool fitsLibrary(kiln::MatMulOp matmul) {
   return true;
 }
 
+/// Whether `conv` is a product cuBLASLt can take: a 1x1 filter at stride 1 over an
+/// unpadded f32 input, ungrouped, whose input enters its fusion unchanged
+/// (y[n, f, p] = sum_c w[f, c] x[n, c, p], a GEMM per image).
+bool fitsLibrary(kiln::ConvOp conv) {
+  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
+  auto isOne = [](int64_t v) { return v == 1; };
+  auto isZero = [](int64_t v) { return v == 0; };
+  if (!input.hasStaticShape() || !weight.hasStaticShape() || !input.getElementType().isF32() ||
+      !weight.getElementType().isF32() || conv.getGroups() != 1 ||
+      !llvm::all_of(weight.getShape().drop_front(2), isOne) || !llvm::all_of(conv.getStrides(), isOne) ||
+      !llvm::all_of(conv.getPads(), isZero))
+    return false;
+  if (isa<kiln::FusionOp>(conv->getParentOp()) &&
+      (!isa<BlockArgument>(conv.getInput()) || !isa<BlockArgument>(conv.getWeight())))
+    return false;
+  return true;
+}
+
 int64_t elementCount(Value value) {
   auto type = dyn_cast<ShapedType>(value.getType());
   return type && type.hasStaticShape() ? type.getNumElements() : -1;
@@ -58,15 +76,15 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
       getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '") << gemm << "'";
       return signalPassFailure();
     }
+    // Below this a generated kernel, with the fusion's epilogue in registers, costs
+    // about the launch either way.
+    constexpr int64_t kLibraryWork = 65536;
     getOperation().walk([&](Operation *op) {
       int64_t outputs = -1, reduced = -1;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
         reduced = lhs.hasStaticShape() ? lhs.getShape().back() : -1;
-        // Below this a generated kernel, with the fusion's epilogue in registers, costs
-        // about the launch either way.
-        constexpr int64_t kLibraryWork = 65536;
         if (gemm != "kernels" && fitsLibrary(matmul) &&
             (gemm == "cublaslt" || outputs * reduced >= kLibraryWork)) {
           op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), "cublaslt"));
@@ -77,6 +95,11 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
         auto weight = cast<ShapedType>(conv.getWeight().getType());
         // Each output sums C / groups x K... products: the weight's size per filter.
         reduced = weight.hasStaticShape() ? weight.getNumElements() / weight.getShape().front() : -1;
+        if (gemm != "kernels" && reduced > 0 && fitsLibrary(conv) &&
+            (gemm == "cublaslt" || outputs * reduced >= kLibraryWork)) {
+          op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), "cublaslt"));
+          return;
+        }
       } else {
         return;
       }

@@ -51,7 +51,12 @@ std::optional<Access> accessOf(linalg::GenericOp op, OpOperand &operand, ArrayRe
     return std::nullopt;
   Access access{operand.get(), SmallVector<int64_t>(ranges.size(), 0),
                 SmallVector<bool>(ranges.size(), false), offset};
+  // Loops of extent 1 are always at 0 (a 1x1 filter's window loops): o + k is o.
   AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<AffineExpr> zeros;
+  for (auto [d, range] : llvm::enumerate(ranges))
+    zeros.push_back(range == 1 ? getAffineConstantExpr(0, op.getContext()) : getAffineDimExpr(d, op.getContext()));
+  map = simplifyAffineMap(map.replaceDimsAndSymbols(zeros, {}, map.getNumDims(), 0));
   for (auto [expr, stride, size] : llvm::zip(map.getResults(), memStrides, type.getShape())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
       unsigned d = dim.getPosition();
@@ -205,8 +210,19 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     };
     llvm::stable_sort(m, outerFirst(*out));
     llvm::stable_sort(n, outerFirst(*out));
-    llvm::stable_sort(batch, outerFirst(*out));
     llvm::stable_sort(k, outerFirst(*lhs));
+    // Outer row or column dims that do not run on into the rest (the images of a 1x1
+    // convolution, with the channels between them and the pixels) become batch dims,
+    // the other operand repeating across them.
+    auto peel = [&](SmallVector<unsigned> &group, const Access &input) {
+      while (group.size() > 1 && (!collapse(input, group, ranges) || !collapse(*out, group, ranges))) {
+        batch.push_back(group.front());
+        group.erase(group.begin());
+      }
+    };
+    peel(m, *lhs);
+    peel(n, *rhs);
+    llvm::stable_sort(batch, outerFirst(*out));
 
     Matmul result;
     result.a = lhs->buffer;
@@ -298,7 +314,7 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
     if (!epilogue || !epilogue.hasPureBufferSemantics() ||
         epilogue.getNumLoops() != epilogue.getNumParallelLoops() || epilogue.getNumDpsInits() != 1 ||
-        epilogue.getNumDpsInputs() > 2 || result.fields[KILN_CUDA_MATMUL_BATCH] != 1)
+        epilogue.getNumDpsInputs() > 2)
       return;
     Value target = epilogue.getDpsInitOperand(0)->get();
     auto targetType = dyn_cast<MemRefType>(target.getType());
@@ -347,7 +363,9 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     }
     if (value != sum || (bias && !biased) || body.getOperations().size() != 1u + relu + biased)
       return;
-    if (bias && (!isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result) ||
+    // cuBLASLt's bias is one vector for the whole batch only with a batch stride set;
+    // Kiln takes it for single products.
+    if (bias && (result.fields[KILN_CUDA_MATMUL_BATCH] != 1 || !isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result) ||
                  rootOf(epilogue.getDpsInputOperand(bias.getArgNumber())->get()) == rootOf(target)))
       return;
     result.fields[KILN_CUDA_MATMUL_EPILOGUE] = relu && biased ? KILN_CUDA_EPILOGUE_RELU_BIAS

@@ -267,9 +267,11 @@ kiln_status_t kiln_cublaslt_matmul(kiln_cublaslt_t *lt, int32_t index, const uin
              "cublasLtMatmulDescSetAttribute", index);
   }
   const float one = 1.0f;
+  /* In place (C is D), cuBLASLt wants the one layout for both. */
+  cublasLtMatrixLayout_t c_layout = addresses[2] == addresses[3] ? p->layouts[3] : p->layouts[2];
   LT_CHECK(lt->matmul(lt->handle, p->desc, &one, (const void *)(uintptr_t)addresses[0], p->layouts[0],
                       (const void *)(uintptr_t)addresses[1], p->layouts[1], &p->beta,
-                      (const void *)(uintptr_t)addresses[2], p->layouts[2],
+                      (const void *)(uintptr_t)addresses[2], c_layout,
                       (void *)(uintptr_t)addresses[3], p->layouts[3], &p->algo,
                       (void *)(uintptr_t)lt->workspace, lt->workspace_bytes, stream),
            "cublasLtMatmul", index);

@@ -62,3 +62,20 @@ func.func @not_for_the_library(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %b:
   %1 = kiln.matmul %b, %c : (tensor<4x64x64xf32>, tensor<1x64x64xf32>) -> tensor<4x64x64xf32>
   return %0, %1 : tensor<64x64xf32>, tensor<4x64x64xf32>
 }
+
+// A 1x1 convolution at stride 1 without padding is a GEMM per image: cuBLASLt's; a 3x3
+// one, or a strided 1x1 one (here few outputs with 256 products each), is not.
+// AUTO-LABEL: func @pointwise_convs
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cublaslt"
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+func.func @pointwise_convs(%x: tensor<2x256x28x28xf32>, %w: tensor<64x256x1x1xf32>, %k: tensor<64x256x3x3xf32>)
+    -> (tensor<2x64x28x28xf32>, tensor<2x64x28x28xf32>, tensor<2x64x14x14xf32>) {
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
+       : (tensor<2x256x28x28xf32>, tensor<64x256x1x1xf32>) -> tensor<2x64x28x28xf32>
+  %1 = kiln.conv %x, %k {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
+       : (tensor<2x256x28x28xf32>, tensor<64x256x3x3xf32>) -> tensor<2x64x28x28xf32>
+  %2 = kiln.conv %x, %w {strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
+       : (tensor<2x256x28x28xf32>, tensor<64x256x1x1xf32>) -> tensor<2x64x14x14xf32>
+  return %0, %1, %2 : tensor<2x64x28x28xf32>, tensor<2x64x28x28xf32>, tensor<2x64x14x14xf32>
+}

@@ -104,6 +104,9 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
                          scalarConstant(rewriter, loc, et, 0));
     int64_t g = op.getGroups(), c = wt.getDimSize(1);
     Value y = g == 1 || c == 1 ? direct(rewriter, op, x) : grouped(rewriter, op, x);
+    // The CUDA target's kernel choice (kiln-choose-gpu-kernels) travels with the op.
+    if (Attribute kernel = op->getAttr("kiln.gpu_kernel"); kernel && g == 1)
+      y.getDefiningOp()->setAttr("kiln.gpu_kernel", kernel);
     rewriter.replaceOp(op, y);
     return success();
   }
