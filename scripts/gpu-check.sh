@@ -68,6 +68,16 @@ run() {
   fi
   local run="$dir/build/bin/kiln-run"
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+  # cuBLASLt from the toolkit, else the copy PyTorch's wheels bring along.
+  if [ -z "${KILN_CUBLASLT:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libcublasLt; then
+    KILN_CUBLASLT=$(ls /usr/local/cuda/lib64/libcublasLt.so.1[0-9] 2>/dev/null | tail -1)
+    if [ -z "$KILN_CUBLASLT" ]; then
+      KILN_CUBLASLT=$(python3 -c 'import glob, sys
+print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/libcublasLt.so.*") + glob.glob(p + "/nvidia/cublas/lib/libcublasLt.so.*") + glob.glob(p + "/torch/lib/libcublasLt*.so*"))), ""))' 2>/dev/null || true)
+    fi
+    export KILN_CUBLASLT
+  fi
+  echo "cuBLASLt: ${KILN_CUBLASLT:-from the library path}"
   echo "== node tests on the GPU"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   echo "== node tests on the GPU, every matmul through cuBLASLt"
