@@ -182,7 +182,9 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     auto lhs = accessOf(op, *op.getDpsInputOperand(0), ranges);
     auto rhs = accessOf(op, *op.getDpsInputOperand(1), ranges);
     auto out = accessOf(op, *op.getDpsInitOperand(0), ranges);
-    if (!lhs || !rhs || !out)
+    // cuBLASLt reads A and B while it writes D: they must not share memory.
+    if (!lhs || !rhs || !out || rootOf(out->buffer) == rootOf(lhs->buffer) ||
+        rootOf(out->buffer) == rootOf(rhs->buffer))
       return std::nullopt;
 
     // Loop dimensions by role, each group ordered by the output's strides (the
