@@ -119,6 +119,10 @@ int main(int argc, char **argv) {
     errs() << "kiln-compile: error: --cuda-gemm takes auto, cublaslt or kernels, not '" << cudaGemm << "'\n";
     return 2;
   }
+  if (cudaGemm.getNumOccurrences() && options.target != kiln::Target::CUDA) {
+    errs() << "kiln-compile: error: --cuda-gemm needs --target=cuda\n";
+    return 2;
+  }
   options.weightsFile = weightsFile;
   if (!weightsFile.empty() && (options.target != kiln::Target::CUDA || weightsFile.find('/') != std::string::npos)) {
     errs() << "kiln-compile: error: --weights-file takes a file name (no folder) and needs --target=cuda\n";
