@@ -145,6 +145,10 @@ struct Matmul {
   SmallVector<int64_t> fields = SmallVector<int64_t>(KILN_CUDA_MATMUL_FIELDS, 0);
   Value a, b, c, d, bias;
   SmallVector<Operation *> replaced;
+  /// An elementwise init (a convolution's bias broadcast) the product no longer
+  /// accumulates onto: it is added after the call instead, where it merges with the
+  /// fusion's epilogue into one kernel.
+  linalg::GenericOp addAfter;
 };
 
 struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryCalls> {
@@ -241,6 +245,14 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
       if (isZero(yielded)) {
         beta = 0;
         result.replaced.push_back(init);
+      } else if (init.getRegion().front().getArgument(init.getNumDpsInputs()).use_empty() &&
+                 llvm::none_of(init.getDpsInputOperands(), [&](OpOperand *in) {
+                   return isa<MemRefType>(in->get().getType()) &&
+                          (rootOf(in->get()) == rootOf(out->buffer) || rootOf(in->get()) == rootOf(lhs->buffer) ||
+                           rootOf(in->get()) == rootOf(rhs->buffer));
+                 })) {
+        beta = 0;
+        result.addAfter = init;
       }
     }
     result.replaced.push_back(op);
@@ -288,7 +300,10 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
       return std::nullopt;
     result.fields[KILN_CUDA_MATMUL_BATCH] = batD->size;
     result.fields[KILN_CUDA_MATMUL_BETA] = beta;
-    matchEpilogue(op, *out, result);
+    // An init added after the call comes before any epilogue: cuBLASLt's would run
+    // too early.
+    if (!result.addAfter)
+      matchEpilogue(op, *out, result);
     return result;
   }
 
@@ -429,6 +444,16 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     symbols.insert(callee);
     OpBuilder b(matmul.replaced.back()->getNextNode());
     b.create<func::CallOp>(op.getLoc(), callee, operands);
+    if (linalg::GenericOp init = matmul.addAfter) {
+      // out = out + init's value, right after the call.
+      init->moveBefore(b.getInsertionBlock(), b.getInsertionPoint());
+      Block &body = init.getRegion().front();
+      Operation *yield = body.getTerminator();
+      OpBuilder inner(yield);
+      Value sum = inner.create<arith::AddFOp>(init.getLoc(), body.getArgument(init.getNumDpsInputs()),
+                                              yield->getOperand(0));
+      yield->setOperand(0, sum);
+    }
     Value scratch = op.getDpsInitOperand(0)->get();
     for (Operation *replaced : llvm::reverse(matmul.replaced))
       replaced->erase();

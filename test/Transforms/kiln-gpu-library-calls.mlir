@@ -103,13 +103,18 @@ func.func @scaled(%x: memref<8x64xf32>, %w: memref<64x256xf32>, %y: memref<8x256
 
 // A 1x1 convolution over two images, as the linalg lowering writes it (window loops of
 // extent 1 in the input's indices): the pixels are cuBLASLt's rows, the filters its
-// columns, the images a batch over which the weight repeats (stride 0); the bias
-// broadcast before stays and is accumulated onto (beta 1), the ReLU after in place is
-// the epilogue.
+// columns, the images a batch over which the weight repeats (stride 0). The bias
+// broadcast before (along cuBLASLt's columns, which its bias epilogue cannot take)
+// moves after the call as an add, beta 0, where it merges with the ReLU into one
+// kernel; so the ReLU is no cuBLASLt epilogue.
 // CHECK-LABEL: func @pointwise_conv
-// CHECK: linalg.generic
-// CHECK: call @[[CONV:kiln_cublaslt_matmul[_0-9]*]](%{{.+}}, %{{.+}}, %[[Y:.+]], %[[Y]]) : (memref<2x16x5x6xf32>, memref<8x16x1x1xf32>
-// CHECK-NEXT: return
+// CHECK-SAME: (%[[X:.+]]: memref<2x16x5x6xf32>, %[[W:.+]]: memref<8x16x1x1xf32>, %[[B:.+]]: memref<8xf32>, %[[Y:.+]]: memref<2x8x5x6xf32>)
+// CHECK: call @[[CONV:kiln_cublaslt_matmul[_0-9]*]](%[[X]], %[[W]], %[[Y]], %[[Y]])
+// CHECK-NEXT: linalg.generic {{.+}} ins(%[[B]] : memref<8xf32>) outs(%[[Y]] : memref<2x8x5x6xf32>)
+// CHECK-NEXT: ^bb0(%[[BIAS:.+]]: f32, %[[PRODUCT:.+]]: f32):
+// CHECK-NEXT: %[[SUM:.+]] = arith.addf %[[PRODUCT]], %[[BIAS]] : f32
+// CHECK-NEXT: linalg.yield %[[SUM]]
+// CHECK: arith.maximumf
 func.func @pointwise_conv(%x: memref<2x16x5x6xf32>, %w: memref<8x16x1x1xf32>, %b: memref<8xf32>, %y: memref<2x8x5x6xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [affine_map<(n, f, h, w) -> (f)>, affine_map<(n, f, h, w) -> (n, f, h, w)>],
@@ -141,5 +146,5 @@ func.func @pointwise_conv(%x: memref<2x16x5x6xf32>, %w: memref<8x16x1x1xf32>, %b
 //                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
 // CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
-// CHECK-DAG: func.func private @[[CONV]]({{.*}}) attributes {kiln.cublaslt = array<i64: 30, 8, 16, 2, 0, 0, 30, 16, 30, 30, 480, 0, 240, 240, 1, 1, 256, 256, 256, 256>}
+// CHECK-DAG: func.func private @[[CONV]]({{.*}}) attributes {kiln.cublaslt = array<i64: 30, 8, 16, 2, 0, 0, 30, 16, 30, 30, 480, 0, 240, 240, 0, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[HEADS]]({{.*}}) attributes {kiln.cublaslt = array<i64: 128, 128, 64, 12, 0, 0, 128, 64, 128, 128, 8192, 8192, 16384, 16384, 0, 1, 256, 256, 256, 256>}

@@ -187,10 +187,12 @@ def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
     `@kiln_cublaslt_matmul*` carrying its cuBLASLt descriptor (`kiln.cublaslt`, the
     fields of runtime/include/kiln/cuda_matmul.h): the row-major problem in
     cuBLASLt's column-major terms, transposes and leading dimensions from the buffers'
-    strides. A fill of zeros right before becomes beta = 0 (otherwise the output is
-    accumulated onto, beta = 1); an elementwise bias along the output's rows and a
-    ReLU right after, into another buffer, become cuBLASLt's epilogue writing that
-    buffer. A contraction that does not fit is marked `"thread_per_output"` and
+    strides. A fill of zeros right before becomes beta = 0; another elementwise init
+    (a convolution's bias broadcast) moves after the call as an add, beta = 0, to
+    merge with the fusion's epilogue; otherwise the output is accumulated onto
+    (beta = 1). Without such a moved init, an elementwise bias along the output's
+    rows and a ReLU right after, in place or into another buffer, become cuBLASLt's
+    epilogue writing that buffer. A contraction that does not fit is marked `"thread_per_output"` and
     generated as usual. The CUDA host program turns each call into a library step.
 
     ```mlir
