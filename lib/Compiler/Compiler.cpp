@@ -5,6 +5,7 @@
 #include "kiln/Dialect/Kiln/KilnDialect.h"
 #include "kiln/Target/CPU/CPUTarget.h"
 #include "kiln/Target/CUDA/CUDATarget.h"
+#include "kiln/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/InitAllDialects.h"
@@ -52,6 +53,13 @@ llvm::Error kiln::applyTargetOption(StringRef spec, CompilerOptions &options) {
   if (!isSupportedCUDAArch(options.cudaArch))
     return llvm::createStringError("unsupported CUDA architecture '" + options.cudaArch +
                                    "' (supported: " + supportedCUDAArchs().str() + ")");
+  return llvm::Error::success();
+}
+
+llvm::Error kiln::applyCudaGemmOption(StringRef policy, CompilerOptions &options) {
+  if (!isGPUGemmPolicy(policy))
+    return llvm::createStringError("--cuda-gemm takes auto, cublaslt or kernels, not '" + policy.str() + "'");
+  options.cudaGemm = policy.str();
   return llvm::Error::success();
 }
 

@@ -20,6 +20,10 @@ kiln::GPUContractionKernel kiln::chooseGPUContractionKernel(int64_t outputs, int
                                                             : GPUContractionKernel::ThreadPerOutput;
 }
 
+bool kiln::isGPUGemmPolicy(StringRef gemm) {
+  return gemm == "auto" || gemm == "cublaslt" || gemm == "kernels";
+}
+
 StringRef kiln::stringifyGPUContractionKernel(GPUContractionKernel kernel) {
   return kernel == GPUContractionKernel::BlockPerOutput ? "block_per_output" : "thread_per_output";
 }
@@ -72,7 +76,7 @@ int64_t elementCount(Value value) {
 struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPUKernels> {
   using Base::Base;
   void runOnOperation() override {
-    if (gemm != "auto" && gemm != "cublaslt" && gemm != "kernels") {
+    if (!kiln::isGPUGemmPolicy(gemm)) {
       getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '") << gemm << "'";
       return signalPassFailure();
     }
@@ -81,32 +85,27 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
     constexpr int64_t kLibraryWork = 65536;
     getOperation().walk([&](Operation *op) {
       int64_t outputs = -1, reduced = -1;
+      bool fits = false;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
         reduced = lhs.hasStaticShape() ? lhs.getShape().back() : -1;
-        if (gemm != "kernels" && fitsLibrary(matmul) &&
-            (gemm == "cublaslt" || outputs * reduced >= kLibraryWork)) {
-          op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), "cublaslt"));
-          return;
-        }
+        fits = fitsLibrary(matmul);
       } else if (auto conv = dyn_cast<kiln::ConvOp>(op)) {
         outputs = elementCount(conv.getOutput());
         auto weight = cast<ShapedType>(conv.getWeight().getType());
         // Each output sums C / groups x K... products: the weight's size per filter.
         reduced = weight.hasStaticShape() ? weight.getNumElements() / weight.getShape().front() : -1;
-        if (gemm != "kernels" && reduced > 0 && fitsLibrary(conv) &&
-            (gemm == "cublaslt" || outputs * reduced >= kLibraryWork)) {
-          op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), "cublaslt"));
-          return;
-        }
+        fits = fitsLibrary(conv);
       } else {
         return;
       }
       if (outputs < 0 || reduced < 0)
         return;
-      auto kernel = kiln::chooseGPUContractionKernel(outputs, reduced);
-      op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kiln::stringifyGPUContractionKernel(kernel)));
+      StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
+      if (gemm != "kernels" && fits && (gemm == "cublaslt" || outputs * reduced >= kLibraryWork))
+        kernel = "cublaslt";
+      op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));
     });
   }
 };

@@ -2,6 +2,8 @@
 // kernel), and the values each iteration passes through memory stay in registers.
 #include "kiln/Transforms/Passes.h"
 
+#include "BufferWalk.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -17,13 +19,7 @@ using namespace mlir;
 
 namespace {
 
-/// The allocation or argument a buffer is a view of: buffers with different roots do
-/// not overlap.
-Value rootOf(Value memref) {
-  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-    memref = view.getViewSource();
-  return memref;
-}
+using kiln::rootOf;
 
 /// One load or store of an element.
 struct Access {

@@ -3,6 +3,8 @@
 // their partial results with gpu.all_reduce (warp shuffles and shared memory).
 #include "kiln/Transforms/Passes.h"
 
+#include "BufferWalk.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -55,24 +57,11 @@ std::optional<Combiner> matchCombiner(linalg::GenericOp op) {
       .Default([](Operation *) { return std::nullopt; });
 }
 
-/// The nearest op before (or after) `op`, skipping ops without memory effects (views,
-/// constants).
-Operation *neighbour(Operation *op, bool after) {
-  Operation *next = after ? op->getNextNode() : op->getPrevNode();
-  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0)
-    next = after ? next->getNextNode() : next->getPrevNode();
-  return next;
-}
+using kiln::neighbour;
+using kiln::rootOf;
 
 bool allParallel(linalg::GenericOp op) {
   return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
-}
-
-/// The allocation or argument a buffer is a view of.
-Value rootOf(Value memref) {
-  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-    memref = view.getViewSource();
-  return memref;
 }
 
 /// An elementwise generic right before `op` that writes `op`'s whole output, element

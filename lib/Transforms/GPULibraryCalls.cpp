@@ -4,6 +4,8 @@
 // written down as the descriptor of runtime/include/kiln/cuda_matmul.h.
 #include "kiln/Transforms/Passes.h"
 
+#include "BufferWalk.h"
+
 #include "kiln/cuda_matmul.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -116,19 +118,8 @@ int64_t alignment(int64_t elementOffset) {
   return align;
 }
 
-/// The nearest op before (or after) `op` that touches memory.
-Operation *neighbour(Operation *op, bool after) {
-  Operation *next = after ? op->getNextNode() : op->getPrevNode();
-  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0)
-    next = after ? next->getNextNode() : next->getPrevNode();
-  return next;
-}
-
-Value rootOf(Value memref) {
-  while (auto view = memref.getDefiningOp<ViewLikeOpInterface>())
-    memref = view.getViewSource();
-  return memref;
-}
+using kiln::neighbour;
+using kiln::rootOf;
 
 bool isZero(Value value) { return matchPattern(value, m_AnyZeroFloat()); }
 

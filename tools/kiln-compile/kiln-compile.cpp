@@ -114,9 +114,8 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  options.cudaGemm = cudaGemm;
-  if (cudaGemm != "auto" && cudaGemm != "cublaslt" && cudaGemm != "kernels") {
-    errs() << "kiln-compile: error: --cuda-gemm takes auto, cublaslt or kernels, not '" << cudaGemm << "'\n";
+  if (Error err = kiln::applyCudaGemmOption(cudaGemm, options)) {
+    errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   if (cudaGemm.getNumOccurrences() && options.target != kiln::Target::CUDA) {

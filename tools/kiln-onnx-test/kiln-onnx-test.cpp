@@ -198,9 +198,8 @@ int main(int argc, char **argv) {
   options.optLevel = 1; // Small graphs: compile time dominates.
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  options.cudaGemm = cudaGemm;
-  if (cudaGemm != "auto" && cudaGemm != "cublaslt" && cudaGemm != "kernels") {
-    errs() << "kiln-onnx-test: error: --cuda-gemm takes auto, cublaslt or kernels, not '" << cudaGemm << "'\n";
+  if (Error err = kiln::applyCudaGemmOption(cudaGemm, options)) {
+    errs() << "kiln-onnx-test: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   if (device == "cuda" && target == "cpu")

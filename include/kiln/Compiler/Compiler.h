@@ -32,6 +32,9 @@ std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 /// says what is wrong and what is accepted.
 llvm::Error applyTargetOption(llvm::StringRef spec, CompilerOptions &options);
 
+/// Applies a --cuda-gemm value ("auto", "cublaslt" or "kernels") to `options`.
+llvm::Error applyCudaGemmOption(llvm::StringRef policy, CompilerOptions &options);
+
 /// Creates a context with every dialect and interface the compiler needs.
 std::unique_ptr<mlir::MLIRContext> createCompilerContext();
 

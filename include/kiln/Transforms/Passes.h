@@ -31,6 +31,8 @@ void formFusionRegions(mlir::func::FuncOp func);
 /// kiln-choose-gpu-kernels records the choice on the kiln op; kiln-gpu-block-reductions
 /// makes the same one on the linalg op.
 enum class GPUContractionKernel { ThreadPerOutput, BlockPerOutput };
+/// Whether `gemm` names a matmul policy: "auto", "cublaslt" or "kernels".
+bool isGPUGemmPolicy(llvm::StringRef gemm);
 GPUContractionKernel chooseGPUContractionKernel(int64_t outputs, int64_t reduced);
 llvm::StringRef stringifyGPUContractionKernel(GPUContractionKernel kernel);
 
