@@ -4,8 +4,9 @@
 #
 #   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50
 #       and the BERT-base encoder at batch 1 and 32, compiles them (and batch 1 once more
-#       with generated kernels only, --cuda-gemm=kernels) and the CPU expected-pass node
-#       tests for CUDA (once more with every matmul through cuBLASLt), and packs DIR
+#       with generated kernels only, --cuda-gemm=kernels --cuda-conv=kernels) and the CPU
+#       expected-pass node tests for CUDA (once more with every matmul through cuBLASLt
+#       and every convolution through cuDNN), and packs DIR
 #       (default gpu-check) with kiln-run and the runtime into DIR.parts/part-* of at
 #       most 60 MiB each (one per transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
@@ -42,7 +43,7 @@ prepare() {
     for m in "${models[@]}"; do
       compile "$dir/models/$m$suffix" "$m$suffix.so" "$m.weights"
       if [ "$batch" = 1 ]; then
-        compile "$dir/models/$m" "${m}_kernels.so" "$m.weights" --cuda-gemm=kernels
+        compile "$dir/models/$m" "${m}_kernels.so" "$m.weights" --cuda-gemm=kernels --cuda-conv=kernels
       fi
       rm -f "$dir/models/$m$suffix/model"*.onnx
     done
@@ -53,7 +54,7 @@ prepare() {
     --compile-to "$dir/suite" --quiet
   build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
-    --cuda-gemm=cublaslt --compile-to "$dir/suite-cublaslt" --quiet
+    --cuda-gemm=cublaslt --cuda-conv=cudnn --compile-to "$dir/suite-libraries" --quiet
   cp test/conformance/cpu-expected-pass.txt "$dir/"
   cp build/bin/kiln-run "$dir/build/bin/"
   cp -L build/lib/libkiln_runtime.so* "$dir/build/lib/"
@@ -68,20 +69,28 @@ run() {
   fi
   local run="$dir/build/bin/kiln-run"
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
-  # cuBLASLt from the toolkit, else the copy PyTorch's wheels bring along.
-  if [ -z "${KILN_CUBLASLT:-}" ] && ! ldconfig -p 2>/dev/null | grep -q libcublasLt; then
-    KILN_CUBLASLT=$(ls /usr/local/cuda/lib64/libcublasLt.so.1[0-9] 2>/dev/null | tail -1)
-    if [ -z "$KILN_CUBLASLT" ]; then
-      KILN_CUBLASLT=$(python3 -c 'import glob, sys
-print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/libcublasLt.so.*") + glob.glob(p + "/nvidia/cublas/lib/libcublasLt.so.*") + glob.glob(p + "/torch/lib/libcublasLt*.so*"))), ""))' 2>/dev/null || true)
+  # cuBLASLt and cuDNN from the toolkit, else the copies PyTorch's wheels bring along.
+  find_library() { # VARIABLE SONAME WHEEL_DIR
+    local variable=$1 soname=$2 wheel=$3 found
+    if [ -z "${!variable:-}" ] && ! ldconfig -p 2>/dev/null | grep -q "$soname"; then
+      found=$(ls /usr/local/cuda/lib64/"$soname".so.[0-9]* 2>/dev/null | tail -1)
+      if [ -z "$found" ]; then
+        found=$(python3 -c 'import glob, sys
+name, wheel = sys.argv[1], sys.argv[2]
+print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/" + name + ".so.*") + glob.glob(p + "/nvidia/" + wheel + "/lib/" + name + ".so.*") + glob.glob(p + "/torch/lib/" + name + "*.so*"))), ""))' "$soname" "$wheel" 2>/dev/null || true)
+      fi
+      export "$variable=$found"
+      # cuDNN opens its sublibraries (libcudnn_cnn...) by name, from beside it.
+      if [ -n "$found" ]; then export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
     fi
-    export KILN_CUBLASLT
-  fi
-  echo "cuBLASLt: ${KILN_CUBLASLT:-from the library path}"
+    echo "$soname: ${!variable:-from the library path}"
+  }
+  find_library KILN_CUBLASLT libcublasLt cublas
+  find_library KILN_CUDNN libcudnn cudnn
   echo "== node tests on the GPU"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
-  echo "== node tests on the GPU, every matmul through cuBLASLt"
-  "$run" --suite "$dir/suite-cublaslt" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
+  echo "== node tests on the GPU, every matmul through cuBLASLt, every convolution through cuDNN"
+  "$run" --suite "$dir/suite-libraries" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   for m in "${models[@]}"; do
     echo "== $m batch 1 against PyTorch (rtol 1e-3)"
     "$run" "$dir/$m.so" --input "$dir/models/$m/input_0.npy" \

@@ -63,6 +63,13 @@ llvm::Error kiln::applyCudaGemmOption(StringRef policy, CompilerOptions &options
   return llvm::Error::success();
 }
 
+llvm::Error kiln::applyCudaConvOption(StringRef policy, CompilerOptions &options) {
+  if (!isGPUConvPolicy(policy))
+    return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt or kernels, not '" + policy.str() + "'");
+  options.cudaConv = policy.str();
+  return llvm::Error::success();
+}
+
 std::unique_ptr<MLIRContext> kiln::createCompilerContext() {
   DialectRegistry registry;
   registerAllDialects(registry);

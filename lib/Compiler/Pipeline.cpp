@@ -25,7 +25,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   if (options.fuse)
     pm.addNestedPass<func::FuncOp>(createKilnFuse());
   if (options.target == Target::CUDA)
-    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm}));
+    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
 }
 
 void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options) {

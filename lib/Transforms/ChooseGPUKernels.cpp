@@ -24,6 +24,10 @@ bool kiln::isGPUGemmPolicy(StringRef gemm) {
   return gemm == "auto" || gemm == "cublaslt" || gemm == "kernels";
 }
 
+bool kiln::isGPUConvPolicy(StringRef conv) {
+  return conv == "auto" || conv == "cudnn" || conv == "cublaslt" || conv == "kernels";
+}
+
 StringRef kiln::stringifyGPUContractionKernel(GPUContractionKernel kernel) {
   return kernel == GPUContractionKernel::BlockPerOutput ? "block_per_output" : "thread_per_output";
 }
@@ -47,6 +51,22 @@ bool fitsLibrary(kiln::MatMulOp matmul) {
     for (Value operand : matmul->getOperands())
       if (!isa<BlockArgument>(operand))
         return false;
+  return true;
+}
+
+/// Whether cuDNN can take `conv` as it stands: 2-D, f32, static, ungrouped, its input
+/// and weight entering its fusion unchanged (padding, bias, ReLU and a residual add
+/// are cuDNN's own; see kiln-gpu-library-calls).
+bool fitsCudnn(kiln::ConvOp conv) {
+  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
+  auto output = cast<ShapedType>(conv.getOutput().getType());
+  if (!input.hasStaticShape() || !weight.hasStaticShape() || !output.hasStaticShape() ||
+      input.getRank() != 4 || !input.getElementType().isF32() || !weight.getElementType().isF32() ||
+      conv.getGroups() != 1)
+    return false;
+  if (isa<kiln::FusionOp>(conv->getParentOp()) &&
+      (!isa<BlockArgument>(conv.getInput()) || !isa<BlockArgument>(conv.getWeight())))
+    return false;
   return true;
 }
 
@@ -76,35 +96,43 @@ int64_t elementCount(Value value) {
 struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPUKernels> {
   using Base::Base;
   void runOnOperation() override {
-    if (!kiln::isGPUGemmPolicy(gemm)) {
-      getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '") << gemm << "'";
+    if (!kiln::isGPUGemmPolicy(gemm) || !kiln::isGPUConvPolicy(conv)) {
+      getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '")
+          << gemm << "', and conv auto, cudnn, cublaslt or kernels, not '" << conv << "'";
       return signalPassFailure();
     }
     // Below this a generated kernel, with the fusion's epilogue in registers, costs
     // about the launch either way.
     constexpr int64_t kLibraryWork = 65536;
     getOperation().walk([&](Operation *op) {
+      bool forced = false;
       int64_t outputs = -1, reduced = -1;
-      bool fits = false;
+      StringRef library;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
         reduced = lhs.hasStaticShape() ? lhs.getShape().back() : -1;
-        fits = fitsLibrary(matmul);
+        if (gemm != "kernels" && fitsLibrary(matmul))
+          library = "cublaslt";
+        forced = gemm == "cublaslt";
       } else if (auto conv = dyn_cast<kiln::ConvOp>(op)) {
         outputs = elementCount(conv.getOutput());
         auto weight = cast<ShapedType>(conv.getWeight().getType());
         // Each output sums C / groups x K... products: the weight's size per filter.
         reduced = weight.hasStaticShape() ? weight.getNumElements() / weight.getShape().front() : -1;
-        fits = fitsLibrary(conv);
+        if ((this->conv == "auto" || this->conv == "cudnn") && fitsCudnn(conv))
+          library = "cudnn";
+        else if (this->conv == "cublaslt" && fitsLibrary(conv))
+          library = "cublaslt";
+        forced = this->conv == "cudnn" || this->conv == "cublaslt";
       } else {
         return;
       }
       if (outputs < 0 || reduced < 0)
         return;
       StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
-      if (gemm != "kernels" && fits && (gemm == "cublaslt" || outputs * reduced >= kLibraryWork))
-        kernel = "cublaslt";
+      if (!library.empty() && (forced || outputs * reduced >= kLibraryWork))
+        kernel = library;
       op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));
     });
   }

@@ -1,12 +1,13 @@
-// kiln-gpu-library-calls: contractions the CUDA target hands to cuBLASLt become calls
-// that the host program turns into library steps. The row-major, possibly batched and
-// transposed kiln matmul is mapped onto cuBLASLt's column-major problem here, once, and
-// written down as the descriptor of runtime/include/kiln/cuda_matmul.h.
+// kiln-gpu-library-calls: contractions the CUDA target hands to cuBLASLt or cuDNN become
+// calls that the host program turns into library steps. The row-major, possibly batched
+// and transposed kiln matmul is mapped onto cuBLASLt's column-major problem here, once,
+// and written down as the descriptor of runtime/include/kiln/cuda_library.h; the
+// convolutions' mapping is in CudnnConvolution.cpp.
 #include "kiln/Transforms/Passes.h"
 
-#include "BufferWalk.h"
+#include "LibraryCall.h"
 
-#include "kiln/cuda_matmul.h"
+#include "kiln/cuda_library.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -120,16 +121,8 @@ int64_t alignment(int64_t elementOffset) {
 
 using kiln::neighbour;
 using kiln::rootOf;
-
-bool isZero(Value value) { return matchPattern(value, m_AnyZeroFloat()); }
-
-/// An elementwise generic over exactly `buffer`'s elements writing only `buffer`, with
-/// identity indexing for it.
-bool writesWhole(linalg::GenericOp op, Value buffer) {
-  return op && op.hasPureBufferSemantics() && op.getNumLoops() == op.getNumParallelLoops() &&
-         op.getNumDpsInits() == 1 && op.getDpsInitOperand(0)->get() == buffer &&
-         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity();
-}
+using kiln::isZero;
+using kiln::writesWhole;
 
 /// The matmul of a contraction generic, in cuBLASLt's terms.
 struct Matmul {
@@ -151,17 +144,22 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     SmallVector<linalg::GenericOp> chosen;
     module.walk([&](linalg::GenericOp op) {
       auto kernel = op->getAttrOfType<StringAttr>("kiln.gpu_kernel");
-      if (kernel && kernel.getValue() == "cublaslt")
+      if (kernel && (kernel.getValue() == "cublaslt" || kernel.getValue() == "cudnn"))
         chosen.push_back(op);
     });
     for (linalg::GenericOp op : chosen) {
-      std::optional<Matmul> matmul = match(op);
-      if (!matmul) {
+      bool cudnn = op->getAttrOfType<StringAttr>("kiln.gpu_kernel").getValue() == "cudnn";
+      std::optional<Matmul> matmul = cudnn ? std::nullopt : match(op);
+      std::optional<kiln::LibraryCall> conv = cudnn ? kiln::matchCudnnConvolution(op) : std::nullopt;
+      if (!matmul && !conv) {
         // The graph-level choice assumed a plain product; a generated kernel does it.
         op->setAttr("kiln.gpu_kernel", StringAttr::get(&getContext(), "thread_per_output"));
         continue;
       }
-      replace(symbols, *matmul, op);
+      if (matmul)
+        replace(symbols, *matmul, op);
+      else
+        emitCall(symbols, *conv, op.getLoc());
     }
   }
 
@@ -169,7 +167,7 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
   /// taken in where they fit.
   std::optional<Matmul> match(linalg::GenericOp op) {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-        !isMultiplyAdd(op))
+        !kiln::isMultiplyAdd(op))
       return std::nullopt;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     if (llvm::any_of(ranges, ShapedType::isDynamic))
@@ -229,11 +227,7 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     // A fill of zeros before: nothing to accumulate onto.
     auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
     if (writesWhole(init, out->buffer)) {
-      Value yielded = init.getRegion().front().getTerminator()->getOperand(0);
-      if (auto arg = dyn_cast<BlockArgument>(yielded); arg && arg.getOwner()->getParentOp() == init &&
-                                                       arg.getArgNumber() < init.getNumDpsInputs())
-        yielded = init.getDpsInputOperand(arg.getArgNumber())->get();
-      if (isZero(yielded)) {
+      if (isZero(kiln::filledValue(init))) {
         beta = 0;
         result.replaced.push_back(init);
       } else if (init.getRegion().front().getArgument(init.getNumDpsInputs()).use_empty() &&
@@ -298,23 +292,6 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     return result;
   }
 
-  /// The generic's body is acc + lhs * rhs, in any operand order.
-  static bool isMultiplyAdd(linalg::GenericOp op) {
-    Block &body = op.getRegion().front();
-    if (body.getOperations().size() != 3)
-      return false;
-    auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-    if (!add)
-      return false;
-    Value acc = body.getArgument(2);
-    Value product = add.getLhs() == acc ? add.getRhs() : add.getRhs() == acc ? add.getLhs() : Value();
-    auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
-    if (!mul)
-      return false;
-    Value x = body.getArgument(0), y = body.getArgument(1);
-    return (mul.getLhs() == x && mul.getRhs() == y) || (mul.getLhs() == y && mul.getRhs() == x);
-  }
-
   /// A bias along D's rows and a ReLU, applied by the elementwise generic right after
   /// the contraction, in place or into another buffer: cuBLASLt's epilogue, writing
   /// that buffer.
@@ -332,56 +309,26 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
       return;
     // In place, or from a scratch buffer nothing else reads.
     Value scratch = out.buffer;
-    if (target != scratch &&
-        (!scratch.getDefiningOp<memref::AllocOp>() ||
-        llvm::any_of(scratch.getUsers(), [&](Operation *user) {
-          return user != op && user != epilogue && !isa<memref::DeallocOp>(user) &&
-                 !llvm::is_contained(result.replaced, user);
-        })))
+    SmallVector<Operation *> users = result.replaced;
+    users.append({op, epilogue});
+    if (target != scratch && !kiln::isPrivateScratch(scratch, users))
       return;
-    Block &body = epilogue.getRegion().front();
-    BlockArgument sum, bias;
-    for (OpOperand *input : epilogue.getDpsInputOperands()) {
-      BlockArgument arg = body.getArgument(input->getOperandNumber());
-      if (input->get() == scratch && epilogue.getMatchingIndexingMap(input).isIdentity())
-        sum = arg;
-      else
-        bias = arg;
-    }
-    if (!sum)
+    std::optional<kiln::Epilogue> parsed = kiln::matchEpilogue(epilogue, scratch);
+    if (!parsed)
       return;
-    // yield relu?(sum + bias?)
-    Value value = body.getTerminator()->getOperand(0);
-    bool relu = false;
-    if (auto max = value.getDefiningOp<arith::MaximumFOp>()) {
-      if (isZero(max.getRhs()))
-        value = max.getLhs();
-      else if (isZero(max.getLhs()))
-        value = max.getRhs();
-      else
-        return;
-      relu = true;
-    }
-    bool biased = false;
-    if (auto add = value.getDefiningOp<arith::AddFOp>()) {
-      if (!bias || !((add.getLhs() == sum && add.getRhs() == bias) || (add.getLhs() == bias && add.getRhs() == sum)))
-        return;
-      value = sum;
-      biased = true;
-    }
-    if (value != sum || (bias && !biased) || body.getOperations().size() != 1u + relu + biased)
-      return;
+    bool relu = parsed->relu, biased = parsed->addend != nullptr;
+    OpOperand *bias = parsed->addend;
     // cuBLASLt's bias is one vector for the whole batch only with a batch stride set;
     // Kiln takes it for single products.
-    if (bias && (result.fields[KILN_CUDA_MATMUL_BATCH] != 1 || !isRowVector(epilogue, epilogue.getDpsInputOperand(bias.getArgNumber()), out, result) ||
-                 rootOf(epilogue.getDpsInputOperand(bias.getArgNumber())->get()) == rootOf(target)))
+    if (bias && (result.fields[KILN_CUDA_MATMUL_BATCH] != 1 || !isRowVector(epilogue, bias, out, result) ||
+                 rootOf(bias->get()) == rootOf(target)))
       return;
     result.fields[KILN_CUDA_MATMUL_EPILOGUE] = relu && biased ? KILN_CUDA_EPILOGUE_RELU_BIAS
                                               : biased        ? KILN_CUDA_EPILOGUE_BIAS
                                               : relu          ? KILN_CUDA_EPILOGUE_RELU
                                                               : KILN_CUDA_EPILOGUE_NONE;
     if (biased)
-      result.bias = epilogue.getDpsInputOperand(bias.getArgNumber())->get();
+      result.bias = bias->get();
     result.d = target;
     if (result.fields[KILN_CUDA_MATMUL_BETA] == 0)
       result.c = target;
@@ -419,25 +366,17 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
   }
 
   void replace(SymbolTable &symbols, Matmul &matmul, linalg::GenericOp op) {
-    SmallVector<Value> operands = {matmul.a, matmul.b, matmul.c, matmul.d};
+    kiln::LibraryCall call{"kiln_cublaslt_matmul", "kiln.cublaslt", matmul.fields,
+                           {matmul.a, matmul.b, matmul.c, matmul.d}, matmul.replaced};
     static const int alignmentFields[] = {KILN_CUDA_MATMUL_ALIGN_A, KILN_CUDA_MATMUL_ALIGN_B,
                                           KILN_CUDA_MATMUL_ALIGN_C, KILN_CUDA_MATMUL_ALIGN_D};
-    for (auto [field, operand] : llvm::zip(alignmentFields, operands))
-      matmul.fields[field] = alignment(offsetOf(operand));
+    for (auto [field, operand] : llvm::zip(alignmentFields, call.operands))
+      call.fields[field] = alignment(offsetOf(operand));
     if (matmul.bias)
-      operands.push_back(matmul.bias);
-    // A declaration per call: each has its own buffer types and descriptor.
-    OpBuilder top = OpBuilder::atBlockEnd(getOperation().getBody());
-    auto callee = top.create<func::FuncOp>(op.getLoc(), "kiln_cublaslt_matmul",
-                                           top.getFunctionType(ValueRange(operands).getTypes(), {}));
-    callee.setPrivate();
-    callee->setAttr("kiln.cublaslt", top.getDenseI64ArrayAttr(matmul.fields));
-    symbols.insert(callee);
-    OpBuilder b(matmul.replaced.back()->getNextNode());
-    b.create<func::CallOp>(op.getLoc(), callee, operands);
+      call.operands.push_back(matmul.bias);
     if (linalg::GenericOp init = matmul.addAfter) {
       // out = out + init's value, right after the call.
-      init->moveBefore(b.getInsertionBlock(), b.getInsertionPoint());
+      init->moveAfter(call.replaced.back());
       Block &body = init.getRegion().front();
       Operation *yield = body.getTerminator();
       OpBuilder inner(yield);
@@ -445,16 +384,49 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
                                               yield->getOperand(0));
       yield->setOperand(0, sum);
     }
-    Value scratch = op.getDpsInitOperand(0)->get();
-    for (Operation *replaced : llvm::reverse(matmul.replaced))
+    emitCall(symbols, call, op.getLoc());
+  }
+
+  /// Declares the library function with the call's descriptor, calls it after the last
+  /// replaced op, erases those, and then the views and allocations only they used.
+  void emitCall(SymbolTable &symbols, kiln::LibraryCall &call, Location loc) {
+    // A declaration per call: each has its own buffer types and descriptor.
+    OpBuilder top = OpBuilder::atBlockEnd(getOperation().getBody());
+    auto callee = top.create<func::FuncOp>(loc, call.callee, top.getFunctionType(ValueRange(call.operands).getTypes(), {}));
+    callee.setPrivate();
+    callee->setAttr(call.attribute, top.getDenseI64ArrayAttr(call.fields));
+    symbols.insert(callee);
+    OpBuilder b(call.replaced.back()->getNextNode());
+    b.create<func::CallOp>(loc, callee, call.operands);
+    // The buffers (and views) the replaced ops used, to erase those left unused.
+    SetVector<Operation *> defs;
+    for (Operation *replaced : call.replaced)
+      for (Value operand : replaced->getOperands())
+        if (Operation *def = operand.getDefiningOp(); def && isa<MemRefType>(operand.getType()))
+          defs.insert(def);
+    for (Operation *replaced : llvm::reverse(call.replaced))
       replaced->erase();
-    // The contraction's own output, when the epilogue's buffer took its place.
-    if (auto alloc = scratch.getDefiningOp<memref::AllocOp>();
-        alloc && llvm::all_of(alloc->getUsers(), [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
-      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-        user->erase();
-      alloc.erase();
-    }
+    // The product's scratch output, a padded copy of the input, views of them.
+    DenseSet<Operation *> erased;
+    std::function<void(Operation *)> eraseIfUnused = [&](Operation *def) {
+      if (erased.contains(def))
+        return;
+      if (isa<ViewLikeOpInterface>(def) && def->use_empty()) {
+        Operation *source = def->getOperand(0).getDefiningOp();
+        erased.insert(def);
+        def->erase();
+        if (source)
+          eraseIfUnused(source);
+      } else if (isa<memref::AllocOp>(def) &&
+                 llvm::all_of(def->getUsers(), [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
+        for (Operation *user : llvm::make_early_inc_range(def->getUsers()))
+          user->erase();
+        erased.insert(def);
+        def->erase();
+      }
+    };
+    for (Operation *def : defs)
+      eraseIfUnused(def);
   }
 
   static int64_t offsetOf(Value buffer) {

@@ -1,7 +1,7 @@
 /* cuBLASLt matmuls for CUDA artifacts: see cublaslt.h. */
 #include "cublaslt.h"
 
-#include "kiln/cuda_matmul.h"
+#include "kiln/cuda_library.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -123,12 +123,9 @@ static kiln_status_t lt_error(const kiln_cublaslt_t *lt, cublasStatus_t status, 
   } while (0)
 
 static kiln_status_t load(kiln_cublaslt_t *lt, uint32_t count) {
-  const char *forced = getenv("KILN_CUBLASLT");
-  const char *candidates[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"};
-  const char *path = forced && *forced ? forced : candidates[0];
-  lt->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  for (size_t i = 1; !lt->library && !(forced && *forced) && i < 3; ++i)
-    lt->library = dlopen(path = candidates[i], RTLD_NOW | RTLD_LOCAL);
+  static const char *const candidates[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"};
+  const char *path = NULL;
+  lt->library = kiln_dlopen_first(getenv("KILN_CUBLASLT"), candidates, 3, &path);
   if (!lt->library)
     return kiln_make_status(KILN_STATUS_UNAVAILABLE,
                             "this artifact runs %u matmuls through cuBLASLt, which cannot be "

@@ -4,12 +4,15 @@
  *
  * At load: the driver, the primary context of the device, the kernel image (fatbin or
  * PTX), one allocation for the planned arena and one for the constants, which are
- * uploaded once, and cuBLASLt's plans when the artifact hands matmuls to it. Each run copies the inputs into their arena slots, replays the
+ * uploaded once, and cuBLASLt's and cuDNN's plans when the artifact hands matmuls or
+ * convolutions to them. Each run copies the inputs into their arena slots, replays the
  * model's launches (captured once into a CUDA graph) between two events, copies the
  * outputs back and synchronizes. Runs on one module are serialized by a mutex. */
 #include "cublaslt.h"
 #include "cuda_driver.h"
+#include "cudnn.h"
 #include "internal.h"
+#include "kiln/cuda_library.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -24,9 +27,9 @@
 typedef void (*kiln_launch_fn)(void *executor, int32_t kernel, int32_t gx, int32_t gy,
                                int32_t gz, int32_t bx, int32_t by, int32_t bz,
                                int32_t shared_bytes, const uint64_t *args, int32_t arg_count);
-typedef void (*kiln_matmul_fn)(void *executor, int32_t matmul, const uint64_t *addresses,
-                               int32_t address_count);
-typedef void (*kiln_cuda_run_fn)(void *executor, kiln_launch_fn launch, kiln_matmul_fn matmul,
+typedef void (*kiln_library_fn)(void *executor, int32_t library, int32_t descriptor,
+                                const uint64_t *addresses, int32_t address_count);
+typedef void (*kiln_cuda_run_fn)(void *executor, kiln_launch_fn launch, kiln_library_fn library,
                                  uint64_t arena, uint64_t constants);
 
 struct kiln_cuda_executor_s {
@@ -41,6 +44,7 @@ struct kiln_cuda_executor_s {
   const uint64_t *io_offsets; /* inputs, then outputs */
   kiln_cuda_run_fn run;
   kiln_cublaslt_t *blas; /* NULL when the artifact has no library matmuls */
+  kiln_cudnn_t *dnn;     /* NULL when it has no library convolutions */
   CUstream stream;
   CUevent start, stop;
   int use_graph, warmed_up;
@@ -199,10 +203,13 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle, const char *pa
   const uint64_t *arena_size = artifact_symbol(handle, "arena_size");
   const uint32_t *matmul_count = artifact_symbol(handle, "matmul_count");
   const int64_t *matmuls = artifact_symbol(handle, "matmuls");
+  const uint32_t *convolution_count = artifact_symbol(handle, "convolution_count");
+  const int64_t *convolutions = artifact_symbol(handle, "convolutions");
   e->io_offsets = artifact_symbol(handle, "io_offsets");
   *(void **)&e->run = (void *)artifact_symbol(handle, "run");
   if (!image_size || !image || !names || !kernel_count || !constants || !constants_size ||
-      !arena_size || !e->io_offsets || !e->run || !matmul_count || !matmuls)
+      !arena_size || !e->io_offsets || !e->run || !matmul_count || !matmuls || !convolution_count ||
+      !convolutions)
     return kiln_make_status(KILN_STATUS_INCOMPATIBLE,
                             "a CUDA artifact must export every " SYMBOL_PREFIX "* symbol");
 
@@ -244,6 +251,11 @@ static kiln_status_t setup(kiln_cuda_executor_t *e, void *handle, const char *pa
   }
   if (*matmul_count) {
     kiln_status_t planned = kiln_cublaslt_create(d, matmuls, *matmul_count, &e->blas);
+    if (planned)
+      return planned;
+  }
+  if (*convolution_count) {
+    kiln_status_t planned = kiln_cudnn_create(d, convolutions, *convolution_count, &e->dnn);
     if (planned)
       return planned;
   }
@@ -304,6 +316,7 @@ void kiln_cuda_executor_release(kiln_cuda_executor_t *e) {
   if (e->stream)
     d->streamDestroy(e->stream);
   kiln_cublaslt_release(e->blas);
+  kiln_cudnn_release(e->dnn);
   if (e->arena)
     d->memFree(e->arena);
   if (e->constants)
@@ -350,33 +363,36 @@ static void launch(void *executor, int32_t kernel, int32_t gx, int32_t gy, int32
     free(params);
 }
 
-/* The callback for the artifact's cuBLASLt matmuls. */
-static void matmul(void *executor, int32_t index, const uint64_t *addresses, int32_t address_count) {
+/* The callback for the artifact's library calls: cuBLASLt matmuls, cuDNN convolutions. */
+static void library(void *executor, int32_t which, int32_t descriptor, const uint64_t *addresses,
+                    int32_t address_count) {
   kiln_cuda_executor_t *e = executor;
   if (e->launch_error)
     return;
-  if (!e->blas) {
+  if (which == KILN_CUDA_LIBRARY_CUBLASLT_MATMUL && e->blas)
+    e->launch_error = kiln_cublaslt_matmul(e->blas, descriptor, addresses, address_count, e->stream);
+  else if (which == KILN_CUDA_LIBRARY_CUDNN_CONV && e->dnn)
+    e->launch_error = kiln_cudnn_conv(e->dnn, descriptor, addresses, address_count, e->stream);
+  else
     e->launch_error = kiln_make_status(KILN_STATUS_INCOMPATIBLE,
-                                       "the artifact calls matmul %d but declares none", index);
-    return;
-  }
-  e->launch_error = kiln_cublaslt_matmul(e->blas, index, addresses, address_count, e->stream);
+                                       "the artifact calls step %d of library %d, which it does not declare",
+                                       descriptor, which);
 }
 
 /* Makes every launch of the model on the stream: the first time under capture, into
- * the graph that later runs replay. With cuBLASLt, the first run goes directly, so the
- * library loads its kernels and sets their attributes outside the capture. */
+ * the graph that later runs replay. With cuBLASLt or cuDNN, the first run goes directly,
+ * so the libraries load their kernels and set their attributes outside the capture. */
 static kiln_status_t launch_all(kiln_cuda_executor_t *e) {
   const kiln_cuda_driver_t *d = &e->driver;
-  if (!e->use_graph || (e->blas && !e->warmed_up)) {
-    e->run(e, launch, matmul, e->arena, e->constants);
+  if (!e->use_graph || ((e->blas || e->dnn) && !e->warmed_up)) {
+    e->run(e, launch, library, e->arena, e->constants);
     e->warmed_up = 1;
     return NULL;
   }
   if (!e->graph) {
     CUgraph graph = NULL;
     CHECK(d->streamBeginCapture(e->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture", NULL);
-    e->run(e, launch, matmul, e->arena, e->constants);
+    e->run(e, launch, library, e->arena, e->constants);
     CUresult ended = d->streamEndCapture(e->stream, &graph);
     if (e->launch_error) {
       if (graph)

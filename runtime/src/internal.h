@@ -29,6 +29,11 @@ void kiln_signature_free(kiln_signature_t *signature);
 /* Parses a dtype name ("f32"...); returns 0 on success. */
 int kiln_dtype_parse(const char *name, kiln_dtype_t *out_dtype);
 
+/* dlopens `forced` when it is set and not empty, else the first of `candidates` that
+ * loads; NULL when none does (dlerror() says why). `*opened` is the last name tried. */
+void *kiln_dlopen_first(const char *forced, const char *const *candidates, size_t count,
+                        const char **opened);
+
 /* The CUDA executor behind modules compiled with --target=cuda (cuda.c). */
 typedef struct kiln_cuda_executor_s kiln_cuda_executor_t;
 

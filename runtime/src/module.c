@@ -272,3 +272,15 @@ kiln_status_t kiln_module_run_tensors(const kiln_module_t *m, kiln_tensor_t *con
   free(views);
   return status;
 }
+
+void *kiln_dlopen_first(const char *forced, const char *const *candidates, size_t count,
+                        const char **opened) {
+  if (forced && *forced) {
+    *opened = forced;
+    return dlopen(forced, RTLD_NOW | RTLD_LOCAL);
+  }
+  void *library = NULL;
+  for (size_t i = 0; !library && i < count; ++i)
+    library = dlopen(*opened = candidates[i], RTLD_NOW | RTLD_LOCAL);
+  return library;
+}

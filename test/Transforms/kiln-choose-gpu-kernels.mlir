@@ -1,6 +1,8 @@
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels | FileCheck %s --check-prefix=AUTO
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels=gemm=cublaslt | FileCheck %s --check-prefix=LIB
-// RUN: kiln-opt %s -kiln-choose-gpu-kernels=gemm=kernels | FileCheck %s
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels="gemm=kernels conv=kernels" | FileCheck %s
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels=conv=cublaslt | FileCheck %s --check-prefix=POINTWISE
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels=conv=cudnn | FileCheck %s --check-prefix=DNN
 
 // By default matmuls of at least 65536 multiply-adds go to cuBLASLt, smaller ones stay
 // generated; gemm=cublaslt sends every one.
@@ -34,6 +36,10 @@ func.func @matmuls(%x: tensor<1x2048xf32>, %w: tensor<2048x1000xf32>, %t: tensor
 // CHECK: kiln.fusion
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+// By default the 3x3 convolution is cuDNN's; cuDNN takes no grouped ones from Kiln yet.
+// AUTO-LABEL: func @convs
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
 func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32> {
   %0 = kiln.fusion (%x, %w) : (tensor<1x512x7x7xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32> {
   ^bb0(%a: tensor<1x512x7x7xf32>, %b: tensor<512x512x3x3xf32>):
@@ -63,12 +69,15 @@ func.func @not_for_the_library(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %b:
   return %0, %1 : tensor<64x64xf32>, tensor<4x64x64xf32>
 }
 
-// A 1x1 convolution at stride 1 without padding is a GEMM per image: cuBLASLt's; a 3x3
-// one, or a strided 1x1 one (here few outputs with 256 products each), is not.
+// By default every 2-D convolution of enough work is cuDNN's. With conv=cublaslt a 1x1
+// convolution at stride 1 without padding is a GEMM per image, cuBLASLt's; a 3x3 one, or
+// a strided 1x1 one (here few outputs with 256 products each), is not.
 // AUTO-LABEL: func @pointwise_convs
-// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cublaslt"
-// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
-// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+// AUTO-COUNT-3: kiln.gpu_kernel = "cudnn"
+// POINTWISE-LABEL: func @pointwise_convs
+// POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cublaslt"
+// POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+// POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
 func.func @pointwise_convs(%x: tensor<2x256x28x28xf32>, %w: tensor<64x256x1x1xf32>, %k: tensor<64x256x3x3xf32>)
     -> (tensor<2x64x28x28xf32>, tensor<2x64x28x28xf32>, tensor<2x64x14x14xf32>) {
   %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
@@ -78,4 +87,20 @@ func.func @pointwise_convs(%x: tensor<2x256x28x28xf32>, %w: tensor<64x256x1x1xf3
   %2 = kiln.conv %x, %w {strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
        : (tensor<2x256x28x28xf32>, tensor<64x256x1x1xf32>) -> tensor<2x64x14x14xf32>
   return %0, %1, %2 : tensor<2x64x28x28xf32>, tensor<2x64x28x28xf32>, tensor<2x64x14x14xf32>
+}
+
+// Below 65536 multiply-adds a convolution stays generated unless conv=cudnn sends every
+// one cuDNN can take; a 1-D one it cannot.
+// AUTO-LABEL: func @small_convs
+// AUTO-COUNT-2: kiln.gpu_kernel = "thread_per_output"
+// DNN-LABEL: func @small_convs
+// DNN: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// DNN: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+func.func @small_convs(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %s: tensor<1x4x6xf32>, %v: tensor<8x4x3xf32>)
+    -> (tensor<1x8x6x6xf32>, tensor<1x8x6xf32>) {
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
+       : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x6x6xf32>
+  %1 = kiln.conv %s, %v {strides = array<i64: 1>, dilations = array<i64: 1>, pads = array<i64: 1, 1>, groups = 1 : i64}
+       : (tensor<1x4x6xf32>, tensor<8x4x3xf32>) -> tensor<1x8x6xf32>
+  return %0, %1 : tensor<1x8x6x6xf32>, tensor<1x8x6xf32>
 }

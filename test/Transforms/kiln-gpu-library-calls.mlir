@@ -8,7 +8,7 @@
 #mn = affine_map<(m, n) -> (m, n)>
 
 // A dense layer: the zero fill, the product and the bias and ReLU written to %y become
-// one cuBLASLt call writing %y (descriptor fields as in kiln/cuda_matmul.h: the
+// one cuBLASLt call writing %y (descriptor fields as in kiln/cuda_library.h: the
 // row-major 8x256 output is column-major 256x8, so A is the weight and B the input;
 // epilogue 3 = ReLU and bias, beta 0); the scratch buffer goes.
 // CHECK-LABEL: func @dense
@@ -143,8 +143,106 @@ func.func @pointwise_conv(%x: memref<2x16x5x6xf32>, %w: memref<8x16x1x1xf32>, %b
   return
 }
 
+// A convolution chosen for cuDNN: the padded copy of its input (zeros, then the input
+// into a window at [1, 1]) is not built, the bias broadcast becomes cuDNN's bias and the
+// residual add and ReLU into %y its z and activation; the scratch buffer goes. Fields:
+// x 2x4x6x6, w 8x4x3x3, y 2x8x3x3, pads 1x1, stride 2x2, dilation 1x1, 1 group, the
+// strides of x, y and z, ReLU, bias, residual.
+#ident4 = affine_map<(n, c, h, w) -> (n, c, h, w)>
+#channel = affine_map<(n, c, h, w) -> (c)>
+#window = affine_map<(n, k, p, q, c, r, s) -> (n, c, p * 2 + r, q * 2 + s)>
+#filter = affine_map<(n, k, p, q, c, r, s) -> (k, c, r, s)>
+#pixel = affine_map<(n, k, p, q, c, r, s) -> (n, k, p, q)>
+// CHECK-LABEL: func @conv_residual
+// CHECK-SAME: (%[[X:.+]]: memref<2x4x6x6xf32>, %[[W:.+]]: memref<8x4x3x3xf32>, %[[B:.+]]: memref<8xf32>, %[[Z:.+]]: memref<2x8x3x3xf32>, %[[Y:.+]]: memref<2x8x3x3xf32>)
+// CHECK-NEXT: %{{.+}} = arith.constant
+// CHECK-NEXT: call @[[CUDNN:kiln_cudnn_conv[_0-9]*]](%[[X]], %[[W]], %[[Y]], %[[B]], %[[Z]])
+// CHECK-NEXT: return
+func.func @conv_residual(%x: memref<2x4x6x6xf32>, %w: memref<8x4x3x3xf32>, %b: memref<8xf32>,
+                         %z: memref<2x8x3x3xf32>, %y: memref<2x8x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<2x4x8x8xf32>
+  linalg.generic {indexing_maps = [#ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%padded : memref<2x4x8x8xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  %inner = memref.subview %padded[0, 0, 1, 1] [2, 4, 6, 6] [1, 1, 1, 1]
+      : memref<2x4x8x8xf32> to memref<2x4x6x6xf32, strided<[256, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#ident4, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x4x6x6xf32>) outs(%inner : memref<2x4x6x6xf32, strided<[256, 64, 8, 1], offset: 9>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %acc = memref.alloc() : memref<2x8x3x3xf32>
+  linalg.generic {indexing_maps = [#channel, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%b : memref<8xf32>) outs(%acc : memref<2x8x3x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#window, #filter, #pixel],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%padded, %w : memref<2x4x8x8xf32>, memref<8x4x3x3xf32>) outs(%acc : memref<2x8x3x3xf32>)
+      attrs = {kiln.gpu_kernel = "cudnn"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %a = arith.addf %s, %m : f32
+    linalg.yield %a : f32
+  }
+  linalg.generic {indexing_maps = [#ident4, #ident4, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%acc, %z : memref<2x8x3x3xf32>, memref<2x8x3x3xf32>) outs(%y : memref<2x8x3x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %out: f32):
+    %sum = arith.addf %p, %q : f32
+    %r = arith.maximumf %sum, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %acc : memref<2x8x3x3xf32>
+  memref.dealloc %padded : memref<2x4x8x8xf32>
+  return
+}
+
+// cuDNN pads both sides alike: a begin pad of 1 with an end pad of 0 gives a
+// different output size, so the convolution stays a generated kernel.
+// CHECK-LABEL: func @conv_uneven_pads
+// CHECK-NOT: call
+// CHECK: kiln.gpu_kernel = "thread_per_output"
+func.func @conv_uneven_pads(%x: memref<1x4x6x6xf32>, %w: memref<8x4x3x3xf32>, %y: memref<1x8x5x5xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<1x4x7x7xf32>
+  linalg.generic {indexing_maps = [#ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%padded : memref<1x4x7x7xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  %inner = memref.subview %padded[0, 0, 1, 1] [1, 4, 6, 6] [1, 1, 1, 1]
+      : memref<1x4x7x7xf32> to memref<1x4x6x6xf32, strided<[196, 49, 7, 1], offset: 8>>
+  linalg.generic {indexing_maps = [#ident4, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x4x6x6xf32>) outs(%inner : memref<1x4x6x6xf32, strided<[196, 49, 7, 1], offset: 8>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%y : memref<1x8x5x5xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, k, p, q, c, r, s) -> (n, c, p + r, q + s)>, #filter, #pixel],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%padded, %w : memref<1x4x7x7xf32>, memref<8x4x3x3xf32>) outs(%y : memref<1x8x5x5xf32>)
+      attrs = {kiln.gpu_kernel = "cudnn"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %a = arith.addf %s, %m : f32
+    linalg.yield %a : f32
+  }
+  memref.dealloc %padded : memref<1x4x7x7xf32>
+  return
+}
+
 //                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
 // CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[CONV]]({{.*}}) attributes {kiln.cublaslt = array<i64: 30, 8, 16, 2, 0, 0, 30, 16, 30, 30, 480, 0, 240, 240, 0, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[HEADS]]({{.*}}) attributes {kiln.cublaslt = array<i64: 128, 128, 64, 12, 0, 0, 128, 64, 128, 128, 8192, 8192, 16384, 16384, 0, 1, 256, 256, 256, 256>}
+//                                                  N  C  H  W  K  R  S  P  Q  pad  stride dil  g  x strides      y strides    z strides   relu bias z
+// CHECK-DAG: func.func private @[[CUDNN]]({{.*}}) attributes {kiln.cudnn = array<i64: 2, 4, 6, 6, 8, 3, 3, 3, 3, 1, 1, 2, 2, 1, 1, 1, 144, 36, 6, 1, 72, 9, 3, 1, 72, 9, 3, 1, 1, 1, 1>}

@@ -7,11 +7,12 @@
  * .entry of the loaded PTX, the launch shape must be legal, and each of the entry's
  * parameters must point into a live allocation. When the module unloads it prints
  * one summary line to stderr:
- *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches, I input copies, O output copies, M cuBLASLt matmuls
+ *   fake-cuda: PTX|fatbin image, K kernels, L launches (C captured, R by graph replays), B bad launches, I input copies, O output copies, M library calls
  * (the copies are those of runs, cuMemcpy*Async; the constants' upload is not one).
- * The same library stands in for libcuBLASLt (fake_cublaslt.c, KILN_CUBLASLT=...): its
- * matmuls really compute, on the stream's host memory, so a model made only of them
- * gives real outputs here. They count as launches too.
+ * The same library stands in for libcuBLASLt (fake_cublaslt.c, KILN_CUBLASLT=...) and
+ * libcudnn (fake_cudnn.c, KILN_CUDNN=...): their matmuls and convolutions really
+ * compute, on the stream's host memory, so a model made only of them gives real
+ * outputs here. They count as launches too, and as library calls.
  * Behaviour switches: FAKE_CUDA_NO_DEVICE=1 (cuInit reports no device),
  * FAKE_CUDA_FAIL_LAUNCH=N (the Nth launch, from 1, fails with
  * CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES). */
@@ -123,7 +124,7 @@ EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned co
 
 EXPORT CUresult cuModuleUnload(void *module) {
   (void)module;
-  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches, %ld input copies, %ld output copies, %ld cuBLASLt matmuls\n",
+  fprintf(stderr, "fake-cuda: %s image, %d kernels, %ld launches (%ld captured, %ld by graph replays), %ld bad launches, %ld input copies, %ld output copies, %ld library calls\n",
           fake.image, fake.function_count, fake.launches, fake.captured, fake.replayed, fake.bad,
           fake.copies_in, fake.copies_out, fake.library_calls);
   return SUCCESS;

@@ -48,6 +48,12 @@ static cl::opt<std::string> cudaGemm(
     cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
              "it fits (cublaslt), or as generated kernels only (kernels)"),
     cl::cat(category));
+static cl::opt<std::string> cudaConv(
+    "cuda-conv", cl::init("auto"),
+    cl::desc("CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it "
+             "fits and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt "
+             "(cublaslt), or as generated kernels only (kernels)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin",
                              cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
@@ -114,14 +120,18 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  if (Error err = kiln::applyCudaGemmOption(cudaGemm, options)) {
-    errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
+  Error libraries = kiln::applyCudaGemmOption(cudaGemm, options);
+  if (!libraries)
+    libraries = kiln::applyCudaConvOption(cudaConv, options);
+  if (libraries) {
+    errs() << "kiln-compile: error: " << toString(std::move(libraries)) << "\n";
     return 2;
   }
-  if (cudaGemm.getNumOccurrences() && options.target != kiln::Target::CUDA) {
-    errs() << "kiln-compile: error: --cuda-gemm needs --target=cuda\n";
-    return 2;
-  }
+  for (auto *option : {&cudaGemm, &cudaConv})
+    if (option->getNumOccurrences() && options.target != kiln::Target::CUDA) {
+      errs() << "kiln-compile: error: --" << option->ArgStr << " needs --target=cuda\n";
+      return 2;
+    }
   options.weightsFile = weightsFile;
   if (!weightsFile.empty() && (options.target != kiln::Target::CUDA || weightsFile.find('/') != std::string::npos)) {
     errs() << "kiln-compile: error: --weights-file takes a file name (no folder) and needs --target=cuda\n";

@@ -60,6 +60,12 @@ static cl::opt<std::string> cudaGemm(
     cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
              "it fits (cublaslt), or as generated kernels only (kernels)"),
     cl::cat(category));
+static cl::opt<std::string> cudaConv(
+    "cuda-conv", cl::init("auto"),
+    cl::desc("CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it "
+             "fits and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt "
+             "(cublaslt), or as generated kernels only (kernels)"),
+    cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin", cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
 static cl::opt<std::string> compileTo(
@@ -198,8 +204,11 @@ int main(int argc, char **argv) {
   options.optLevel = 1; // Small graphs: compile time dominates.
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  if (Error err = kiln::applyCudaGemmOption(cudaGemm, options)) {
-    errs() << "kiln-onnx-test: error: " << toString(std::move(err)) << "\n";
+  Error libraries = kiln::applyCudaGemmOption(cudaGemm, options);
+  if (!libraries)
+    libraries = kiln::applyCudaConvOption(cudaConv, options);
+  if (libraries) {
+    errs() << "kiln-onnx-test: error: " << toString(std::move(libraries)) << "\n";
     return 2;
   }
   if (device == "cuda" && target == "cpu")

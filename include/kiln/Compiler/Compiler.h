@@ -34,6 +34,8 @@ llvm::Error applyTargetOption(llvm::StringRef spec, CompilerOptions &options);
 
 /// Applies a --cuda-gemm value ("auto", "cublaslt" or "kernels") to `options`.
 llvm::Error applyCudaGemmOption(llvm::StringRef policy, CompilerOptions &options);
+/// Applies a --cuda-conv value ("auto", "cudnn", "cublaslt" or "kernels") to `options`.
+llvm::Error applyCudaConvOption(llvm::StringRef policy, CompilerOptions &options);
 
 /// Creates a context with every dialect and interface the compiler needs.
 std::unique_ptr<mlir::MLIRContext> createCompilerContext();

@@ -20,6 +20,10 @@ struct CompilerOptions {
   /// CUDA: how matmuls are computed: "auto" (cuBLASLt for all but small ones),
   /// "cublaslt" (every matmul cuBLASLt can take) or "kernels" (generated only).
   std::string cudaGemm = "auto";
+  /// CUDA: how convolutions are computed: "auto" (cuDNN for all but small ones),
+  /// "cudnn" (every one cuDNN can take), "cublaslt" (1x1 ones as cuBLASLt GEMMs) or
+  /// "kernels" (generated only).
+  std::string cudaConv = "auto";
   /// CUDA: write the weights to this file, next to the artifact, instead of into it
   /// (a file name, no folder); the runtime reads and checks it at load.
   std::string weightsFile;

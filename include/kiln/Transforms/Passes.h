@@ -33,6 +33,8 @@ void formFusionRegions(mlir::func::FuncOp func);
 enum class GPUContractionKernel { ThreadPerOutput, BlockPerOutput };
 /// Whether `gemm` names a matmul policy: "auto", "cublaslt" or "kernels".
 bool isGPUGemmPolicy(llvm::StringRef gemm);
+/// Whether `conv` names a convolution policy: "auto", "cudnn", "cublaslt" or "kernels".
+bool isGPUConvPolicy(llvm::StringRef conv);
 GPUContractionKernel chooseGPUContractionKernel(int64_t outputs, int64_t reduced);
 llvm::StringRef stringifyGPUContractionKernel(GPUContractionKernel kernel);
 

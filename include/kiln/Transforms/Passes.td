@@ -151,6 +151,8 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
   let options = [
     Option<"gemm", "gemm", "std::string", /*default=*/"\"auto\"",
            "Matmuls: auto (cuBLASLt from 65536 multiply-adds), cublaslt (every one that fits), kernels (generated only)">,
+    Option<"conv", "conv", "std::string", /*default=*/"\"auto\"",
+           "Convolutions: auto (cuDNN from 65536 multiply-adds), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only)">,
   ];
   let description = [{
     Sets `kiln.gpu_kernel` on every `kiln.matmul` and `kiln.conv` (inside fusion
@@ -162,12 +164,16 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       into the fusion as they are (no prologue folded into the product), with no
       batch broadcasting, and of at least 65536 multiply-adds (every such matmul with
       `gemm=cublaslt`); see kiln-gpu-library-calls.
+    - `"cudnn"` (convolutions): cuDNN's fused convolution, bias, ReLU and residual
+      add, for 2-D f32 ungrouped convolutions whose input and weight come into the
+      fusion as they are, of at least 65536 multiply-adds (every such one with
+      `conv=cudnn`); see kiln-gpu-library-calls.
+    - `"cublaslt"` (convolutions, only with `conv=cublaslt`): a 1x1 stride-1 unpadded
+      convolution as a strided batch of GEMMs.
     - `"block_per_output"`: fewer than 32768 outputs (under one 256-thread block per SM
       of a large GPU) each reducing at least 256 products, as in a classifier at batch
       1: a block per output, its threads splitting the reduction, `gpu.all_reduce`
       combining them, thread 0 applying the epilogue.
-
-    Convolutions are generated kernels (cuDNN is not among the choices yet).
 
     ```mlir
     %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
@@ -185,7 +191,7 @@ def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
     loop groups (batch, rows, columns, reduction) each collapse into one strided
     dimension of every operand becomes a call to a private declaration
     `@kiln_cublaslt_matmul*` carrying its cuBLASLt descriptor (`kiln.cublaslt`, the
-    fields of runtime/include/kiln/cuda_matmul.h): the row-major problem in
+    fields of runtime/include/kiln/cuda_library.h): the row-major problem in
     cuBLASLt's column-major terms, transposes and leading dimensions from the buffers'
     strides. A fill of zeros right before becomes beta = 0; another elementwise init
     (a convolution's bias broadcast) moves after the call as an add, beta = 0, to

@@ -42,9 +42,9 @@ void addU64(OpBuilder &b, Location loc, StringRef name, uint64_t value) {
                            b.getI64IntegerAttr(value));
 }
 
-/// `<prefix>_cuda_run(ctx, launch, matmul, arena, constants)`: every step of the
+/// `<prefix>_cuda_run(ctx, launch, library, arena, constants)`: every step of the
 /// model in stream order, each passing the device addresses of its buffers in an i64
-/// array: kernel launches through `launch`, cuBLASLt matmuls through `matmul`.
+/// array: kernel launches through `launch`, cuBLASLt and cuDNN calls through `library`.
 void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, StringRef name) {
   MLIRContext *ctx = b.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -54,14 +54,15 @@ void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, Stri
   //             const u64 *arguments, i32 argument count)
   auto launchType = LLVM::LLVMFunctionType::get(
       voidType, {ptr, i32, i32, i32, i32, i32, i32, i32, i32, ptr, i32});
-  // void matmul(void *ctx, i32 matmul, const u64 *addresses, i32 address count)
-  auto matmulType = LLVM::LLVMFunctionType::get(voidType, {ptr, i32, ptr, i32});
+  // void library(void *ctx, i32 library, i32 descriptor, const u64 *addresses,
+  //              i32 address count)
+  auto libraryType = LLVM::LLVMFunctionType::get(voidType, {ptr, i32, i32, ptr, i32});
   auto run = b.create<LLVM::LLVMFuncOp>(loc, name,
                                         LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, ptr, i64, i64}));
   OpBuilder::InsertionGuard guard(b);
   Block *body = run.addEntryBlock(b);
   b.setInsertionPointToStart(body);
-  Value context = body->getArgument(0), launchFn = body->getArgument(1), matmulFn = body->getArgument(2);
+  Value context = body->getArgument(0), launchFn = body->getArgument(1), libraryFn = body->getArgument(2);
   Value arena = body->getArgument(3), constants = body->getArgument(4);
 
   size_t maxArguments = 1;
@@ -88,9 +89,10 @@ void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, Stri
                                        ArrayRef<LLVM::GEPArg>{(int32_t)slot});
       b.create<LLVM::StoreOp>(loc, address, at);
     }
-    if (launch.matmul >= 0) {
-      b.create<LLVM::CallOp>(loc, matmulType,
-                             ValueRange{matmulFn, context, constant32(launch.matmul), arguments,
+    if (launch.library >= 0) {
+      b.create<LLVM::CallOp>(loc, libraryType,
+                             ValueRange{libraryFn, context, constant32(launch.library),
+                                        constant32(launch.descriptor), arguments,
                                         constant32(launch.arguments.size())});
       continue;
     }
@@ -105,6 +107,22 @@ void addRunFunction(OpBuilder &b, Location loc, const HostProgram &program, Stri
     b.create<LLVM::CallOp>(loc, launchType, operands);
   }
   b.create<LLVM::ReturnOp>(loc, ValueRange{});
+}
+
+/// `<name>_count` (i32) and `<name>s`: the descriptors one after another.
+void addDescriptors(OpBuilder &b, Location loc, StringRef name, ArrayRef<std::vector<int64_t>> descriptors) {
+  SmallVector<int64_t> values;
+  for (const std::vector<int64_t> &fields : descriptors)
+    values.append(fields.begin(), fields.end());
+  b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External, (name + "_count").str(),
+                           b.getI32IntegerAttr(descriptors.size()));
+  if (values.empty())
+    values.push_back(0); // keeps the global non-empty
+  b.create<LLVM::GlobalOp>(
+      loc, LLVM::LLVMArrayType::get(b.getI64Type(), values.size()), true, LLVM::Linkage::External,
+      (name + "s").str(),
+      DenseElementsAttr::get(RankedTensorType::get({(int64_t)values.size()}, b.getI64Type()),
+                             ArrayRef<int64_t>(values)));
 }
 
 } // namespace
@@ -136,19 +154,9 @@ OwningOpRef<ModuleOp> kiln::buildCUDAHostModule(MLIRContext *context, const Host
   addBytes(b, loc, prefix + "constants_file", ArrayRef<char>(file.data(), file.size()));
   addU64(b, loc, prefix + "constants_hash", weightsHash(program.constants));
   addU64(b, loc, prefix + "arena_size", program.arenaBytes);
-  // The cuBLASLt matmuls' descriptors, KILN_CUDA_MATMUL_FIELDS values each.
-  SmallVector<int64_t> matmuls;
-  for (const std::vector<int64_t> &fields : program.matmuls)
-    matmuls.append(fields.begin(), fields.end());
-  b.create<LLVM::GlobalOp>(loc, b.getI32Type(), true, LLVM::Linkage::External, prefix + "matmul_count",
-                           b.getI32IntegerAttr(program.matmuls.size()));
-  if (matmuls.empty())
-    matmuls.push_back(0); // keeps the global non-empty
-  b.create<LLVM::GlobalOp>(
-      loc, LLVM::LLVMArrayType::get(b.getI64Type(), matmuls.size()), true, LLVM::Linkage::External,
-      prefix + "matmuls",
-      DenseElementsAttr::get(RankedTensorType::get({(int64_t)matmuls.size()}, b.getI64Type()),
-                             ArrayRef<int64_t>(matmuls)));
+  // The library calls' descriptors: cuBLASLt matmuls and cuDNN convolutions.
+  addDescriptors(b, loc, prefix + "matmul", program.matmuls);
+  addDescriptors(b, loc, prefix + "convolution", program.convolutions);
   // Where each input, then each output, lives in the arena.
   SmallVector<int64_t> offsets;
   for (unsigned index : program.inputs)

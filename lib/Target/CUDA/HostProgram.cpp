@@ -5,6 +5,8 @@
 // view's static offset themselves), and allocations become places in one arena.
 #include "kiln/Target/CUDA/HostProgram.h"
 
+#include "kiln/cuda_library.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -113,8 +115,8 @@ public:
           return failure();
       } else if (auto call = dyn_cast<func::CallOp>(op)) {
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-        if (callee && callee->hasAttr("kiln.cublaslt")) {
-          if (failed(recordMatmul(call, callee, bufferOf)))
+        if (callee && (callee->hasAttr("kiln.cublaslt") || callee->hasAttr("kiln.cudnn"))) {
+          if (failed(recordLibraryCall(call, callee, bufferOf)))
             return failure();
           continue;
         }
@@ -193,22 +195,27 @@ private:
     return success();
   }
 
-  /// A call of kiln-gpu-library-calls: a cuBLASLt step on A, B, C, D and the bias.
+  /// A call of kiln-gpu-library-calls: a cuBLASLt matmul on A, B, C, D and the bias, or
+  /// a cuDNN convolution on x, w, y, the bias and z.
   template <typename BufferOf>
-  LogicalResult recordMatmul(func::CallOp call, func::FuncOp callee, BufferOf &bufferOf) {
-    auto fields = callee->getAttrOfType<DenseI64ArrayAttr>("kiln.cublaslt");
-    if (!fields || (call.getNumOperands() != 4 && call.getNumOperands() != 5))
-      return call.emitError("CUDA host code: malformed cuBLASLt call");
+  LogicalResult recordLibraryCall(func::CallOp call, func::FuncOp callee, BufferOf &bufferOf) {
+    bool matmul = callee->hasAttr("kiln.cublaslt");
+    auto fields = callee->getAttrOfType<DenseI64ArrayAttr>(matmul ? "kiln.cublaslt" : "kiln.cudnn");
+    size_t expected = matmul ? KILN_CUDA_MATMUL_FIELDS : KILN_CUDA_CONV_FIELDS;
+    if (!fields || fields.size() != (int64_t)expected || call.getNumOperands() < 3 || call.getNumOperands() > 5)
+      return call.emitError("CUDA host code: malformed library call");
     KernelLaunch step;
-    step.matmul = program.matmuls.size();
-    program.matmuls.emplace_back(fields.asArrayRef().begin(), fields.asArrayRef().end());
+    std::vector<std::vector<int64_t>> &descriptors = matmul ? program.matmuls : program.convolutions;
+    step.library = matmul ? KILN_CUDA_LIBRARY_CUBLASLT_MATMUL : KILN_CUDA_LIBRARY_CUDNN_CONV;
+    step.descriptor = descriptors.size();
+    descriptors.emplace_back(fields.asArrayRef().begin(), fields.asArrayRef().end());
     for (Value operand : call.getOperands()) {
       auto buffer = bufferOf(call, operand);
       SmallVector<int64_t> strides;
       int64_t offset;
       auto type = cast<MemRefType>(operand.getType());
       if (!buffer || failed(type.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset))
-        return call.emitError("CUDA host code: cuBLASLt operand without a static offset");
+        return call.emitError("CUDA host code: library call operand without a static offset");
       step.arguments.push_back(*buffer);
       step.argumentOffsets.push_back(offset * std::max<uint64_t>(1, type.getElementTypeBitWidth() / 8));
       DeviceBuffer &used = program.buffers[*buffer];

@@ -20,7 +20,7 @@ extern "C" {
 #define KILN_API __attribute__((visibility("default")))
 
 /* ABI version of the artifacts this runtime loads. */
-#define KILN_RUNTIME_ABI_VERSION 2
+#define KILN_RUNTIME_ABI_VERSION 3
 
 /*===------------------------------------------------------------------===
  * Status

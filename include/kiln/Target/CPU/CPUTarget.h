@@ -43,7 +43,7 @@ llvm::Error linkSharedLibrary(llvm::StringRef objectPath, llvm::StringRef output
                               bool linkHostLibm);
 
 /// Major version of the artifact ABI (entry point and signature format).
-constexpr int kArtifactABIVersion = 2;
+constexpr int kArtifactABIVersion = 3;
 
 } // namespace kiln
 

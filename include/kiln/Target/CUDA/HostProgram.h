@@ -31,15 +31,17 @@ struct DeviceBuffer {
   uint64_t offset = 0;
 };
 
-/// One step of the stream: a kernel launch, or a cuBLASLt matmul (matmul >= 0).
+/// One step of the stream: a kernel launch, or a library call (library >= 0).
 struct KernelLaunch {
   unsigned kernel = 0; ///< index into HostProgram::kernelNames
   std::array<uint32_t, 3> grid{}, block{};
   uint32_t sharedMemoryBytes = 0;
   std::vector<unsigned> arguments; ///< indices into HostProgram::buffers
-  /// Library calls: index into HostProgram::matmuls, and the byte offset of each
-  /// argument in its buffer (views; kernels apply theirs themselves).
-  int matmul = -1;
+  /// Library calls: the library (enum kiln_cuda_library of kiln/cuda_library.h), the
+  /// index of the step's descriptor in HostProgram::matmuls or ::convolutions, and the
+  /// byte offset of each argument in its buffer (views; kernels apply theirs themselves).
+  int library = -1;
+  unsigned descriptor = 0;
   std::vector<uint64_t> argumentOffsets;
 };
 
@@ -47,8 +49,9 @@ struct HostProgram {
   std::vector<std::string> kernelNames;
   std::vector<DeviceBuffer> buffers;
   std::vector<KernelLaunch> launches;
-  /// Descriptors of the cuBLASLt matmuls (runtime/include/kiln/cuda_matmul.h).
-  std::vector<std::vector<int64_t>> matmuls;
+  /// Descriptors of the cuBLASLt matmuls and cuDNN convolutions
+  /// (runtime/include/kiln/cuda_library.h).
+  std::vector<std::vector<int64_t>> matmuls, convolutions;
   /// Buffers of the model's inputs and outputs, in signature order.
   std::vector<unsigned> inputs, outputs;
   /// Every constant's bytes, each at its DeviceBuffer::offset.

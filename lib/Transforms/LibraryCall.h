@@ -1,0 +1,61 @@
+// What kiln-gpu-library-calls' matchers share: the library step a group of generics on
+// buffers becomes, and the small queries every matcher asks about those generics.
+#ifndef KILN_LIB_TRANSFORMS_LIBRARYCALL_H
+#define KILN_LIB_TRANSFORMS_LIBRARYCALL_H
+
+#include "BufferWalk.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <optional>
+
+namespace kiln {
+
+/// A library step replacing some generics: `call @<callee>(operands)` with the
+/// descriptor `fields` as the declaration's `attribute`, placed after the last of
+/// `replaced`, which are then erased (and allocations left without readers with them).
+struct LibraryCall {
+  llvm::StringRef callee, attribute;
+  llvm::SmallVector<int64_t> fields;
+  llvm::SmallVector<mlir::Value> operands;
+  llvm::SmallVector<mlir::Operation *> replaced;
+};
+
+/// What an elementwise generic right after a product does to it: `relu?(sum + addend?)`.
+struct Epilogue {
+  bool relu = false;
+  /// The epilogue's operand added to the product, if any.
+  mlir::OpOperand *addend = nullptr;
+};
+
+bool isZero(mlir::Value value);
+
+/// An elementwise generic over exactly `buffer`'s elements writing only `buffer`, with
+/// identity indexing for it.
+bool writesWhole(mlir::linalg::GenericOp op, mlir::Value buffer);
+
+/// The generic's body is acc + lhs * rhs, in any operand order.
+bool isMultiplyAdd(mlir::linalg::GenericOp op);
+
+/// The value a generic that writes one value everywhere (a fill) stores, looking
+/// through an input it yields unchanged.
+mlir::Value filledValue(mlir::linalg::GenericOp op);
+
+/// `epilogue`, an elementwise generic of at most two inputs and one init with
+/// identity indexing, as relu?(scratch + addend?) where `scratch` is the product's
+/// output read through identity indexing; nullopt for any other body.
+std::optional<Epilogue> matchEpilogue(mlir::linalg::GenericOp epilogue, mlir::Value scratch);
+
+/// Whether the epilogue may write its own buffer instead of `scratch`: `scratch` is an
+/// allocation nothing but `users` and deallocations touches.
+bool isPrivateScratch(mlir::Value scratch, llvm::ArrayRef<mlir::Operation *> users);
+
+/// The cuDNN convolution a contraction generic marked "cudnn" is, with the padding
+/// copy before it, the bias or zero fill of its output and the ReLU and residual add
+/// after it taken in; nullopt when cuDNN cannot take it as it stands.
+std::optional<LibraryCall> matchCudnnConvolution(mlir::linalg::GenericOp op);
+
+} // namespace kiln
+
+#endif
