@@ -205,16 +205,18 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   // A ReLU and a residual add right after, in place or into the epilogue's buffer.
   Value target = y, z;
   auto next = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
-  if (std::optional<Epilogue> epilogue = matchEpilogue(next, y)) {
+  std::optional<Epilogue> epilogue = matchEpilogue(next, y);
+  if (epilogue && epilogue->addends.size() <= 1) {
     Value into = next.getDpsInitOperand(0)->get();
-    Value addend = epilogue->addend ? epilogue->addend->get() : Value();
+    OpOperand *added = epilogue->addends.empty() ? nullptr : epilogue->addends.front();
+    Value addend = added ? added->get() : Value();
     auto zLayout = addend ? stridesOf(addend) : std::nullopt;
     bool fits = stridesOf(into) && cast<MemRefType>(into.getType()).getShape() == yShape &&
                 (into == y || isPrivateScratch(y, {init, op, next})) && rootOf(into) != rootOf(x) &&
                 rootOf(into) != rootOf(w) && (!bias || rootOf(into) != rootOf(bias));
     if (addend)
       fits = fits && zLayout && cast<MemRefType>(addend.getType()).getShape() == yShape &&
-             next.getMatchingIndexingMap(epilogue->addend).isIdentity() && rootOf(addend) != rootOf(into);
+             next.getMatchingIndexingMap(added).isIdentity() && rootOf(addend) != rootOf(into);
     if (fits) {
       target = into;
       z = addend;

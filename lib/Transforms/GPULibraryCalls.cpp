@@ -292,20 +292,18 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     return result;
   }
 
-  /// A bias along D's rows and a ReLU, applied by the elementwise generic right after
-  /// the contraction, in place or into another buffer: cuBLASLt's epilogue, writing
-  /// that buffer.
+  /// A bias along D's rows, a residual laid out like D and a ReLU, applied by the
+  /// elementwise generic right after the contraction, in place or into another buffer:
+  /// cuBLASLt's epilogue and C (beta 1, where the zero fill had made it 0), writing that
+  /// buffer.
   void matchEpilogue(linalg::GenericOp op, const Access &out, Matmul &result) {
     auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
-    if (!epilogue || !epilogue.hasPureBufferSemantics() ||
-        epilogue.getNumLoops() != epilogue.getNumParallelLoops() || epilogue.getNumDpsInits() != 1 ||
-        epilogue.getNumDpsInputs() > 2)
+    std::optional<kiln::Epilogue> parsed = kiln::matchEpilogue(epilogue, out.buffer);
+    if (!parsed)
       return;
     Value target = epilogue.getDpsInitOperand(0)->get();
-    auto targetType = dyn_cast<MemRefType>(target.getType());
-    if (!targetType || targetType != out.buffer.getType() ||
-        !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0)).isIdentity() ||
-        rootOf(target) == rootOf(result.a) || rootOf(target) == rootOf(result.b))
+    if (target.getType() != out.buffer.getType() || rootOf(target) == rootOf(result.a) ||
+        rootOf(target) == rootOf(result.b))
       return;
     // In place, or from a scratch buffer nothing else reads.
     Value scratch = out.buffer;
@@ -313,16 +311,23 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     users.append({op, epilogue});
     if (target != scratch && !kiln::isPrivateScratch(scratch, users))
       return;
-    std::optional<kiln::Epilogue> parsed = kiln::matchEpilogue(epilogue, scratch);
-    if (!parsed)
-      return;
-    bool relu = parsed->relu, biased = parsed->addend != nullptr;
-    OpOperand *bias = parsed->addend;
-    // cuBLASLt's bias is one vector for the whole batch only with a batch stride set;
-    // Kiln takes it for single products.
-    if (bias && (result.fields[KILN_CUDA_MATMUL_BATCH] != 1 || !isRowVector(epilogue, bias, out, result) ||
-                 rootOf(bias->get()) == rootOf(target)))
-      return;
+    OpOperand *bias = nullptr, *residual = nullptr;
+    for (OpOperand *addend : parsed->addends) {
+      // A residual takes C's place: it must be laid out like D, and there must have
+      // been nothing to accumulate onto. cuBLASLt's bias is one vector for the whole
+      // batch only with a batch stride set; Kiln takes it for single products.
+      if (!residual && addend->get().getType() == out.buffer.getType() &&
+          epilogue.getMatchingIndexingMap(addend).isIdentity() && result.fields[KILN_CUDA_MATMUL_BETA] == 0 &&
+          rootOf(addend->get()) != rootOf(result.a) && rootOf(addend->get()) != rootOf(result.b) &&
+          (addend->get() == target || rootOf(addend->get()) != rootOf(target)))
+        residual = addend;
+      else if (!bias && result.fields[KILN_CUDA_MATMUL_BATCH] == 1 && isRowVector(epilogue, addend, out, result) &&
+               rootOf(addend->get()) != rootOf(target))
+        bias = addend;
+      else
+        return;
+    }
+    bool relu = parsed->relu, biased = bias != nullptr;
     result.fields[KILN_CUDA_MATMUL_EPILOGUE] = relu && biased ? KILN_CUDA_EPILOGUE_RELU_BIAS
                                               : biased        ? KILN_CUDA_EPILOGUE_BIAS
                                               : relu          ? KILN_CUDA_EPILOGUE_RELU
@@ -330,8 +335,12 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     if (biased)
       result.bias = bias->get();
     result.d = target;
-    if (result.fields[KILN_CUDA_MATMUL_BETA] == 0)
+    if (residual) {
+      result.c = residual->get();
+      result.fields[KILN_CUDA_MATMUL_BETA] = 1;
+    } else if (result.fields[KILN_CUDA_MATMUL_BETA] == 0) {
       result.c = target;
+    }
     result.replaced.push_back(epilogue);
   }
 

@@ -48,7 +48,7 @@ Value kiln::filledValue(linalg::GenericOp op) {
 std::optional<kiln::Epilogue> kiln::matchEpilogue(linalg::GenericOp epilogue, Value scratch) {
   if (!epilogue || !epilogue.hasPureBufferSemantics() ||
       epilogue.getNumLoops() != epilogue.getNumParallelLoops() || epilogue.getNumDpsInits() != 1 ||
-      epilogue.getNumDpsInputs() > 2 ||
+      epilogue.getNumDpsInputs() > 3 ||
       !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0)).isIdentity())
     return std::nullopt;
   Block &body = epilogue.getRegion().front();
@@ -58,12 +58,11 @@ std::optional<kiln::Epilogue> kiln::matchEpilogue(linalg::GenericOp epilogue, Va
     if (input->get() == scratch && epilogue.getMatchingIndexingMap(input).isIdentity() && !sum)
       sum = body.getArgument(input->getOperandNumber());
     else
-      result.addend = input;
+      result.addends.push_back(input);
   }
   if (!sum)
     return std::nullopt;
-  BlockArgument addend = result.addend ? body.getArgument(result.addend->getOperandNumber()) : BlockArgument();
-  // yield relu?(sum + addend?)
+  // yield relu?(a tree of adds whose leaves are the sum and each addend, once)
   Value value = body.getTerminator()->getOperand(0);
   if (auto max = value.getDefiningOp<arith::MaximumFOp>()) {
     if (isZero(max.getRhs()))
@@ -74,15 +73,23 @@ std::optional<kiln::Epilogue> kiln::matchEpilogue(linalg::GenericOp epilogue, Va
       return std::nullopt;
     result.relu = true;
   }
-  bool added = false;
-  if (auto add = value.getDefiningOp<arith::AddFOp>()) {
-    if (!addend || !((add.getLhs() == sum && add.getRhs() == addend) ||
-                     (add.getLhs() == addend && add.getRhs() == sum)))
-      return std::nullopt;
-    value = sum;
-    added = true;
-  }
-  if (value != sum || (addend && !added) || body.getOperations().size() != 1u + result.relu + added)
+  SmallVector<Value> leaves;
+  unsigned adds = 0;
+  std::function<bool(Value)> collect = [&](Value v) {
+    auto add = v.getDefiningOp<arith::AddFOp>();
+    if (!add || add->getBlock() != &body)
+      return leaves.push_back(v), true;
+    ++adds;
+    return collect(add.getLhs()) && collect(add.getRhs());
+  };
+  collect(value);
+  SmallVector<Value> expected = {sum};
+  for (OpOperand *addend : result.addends)
+    expected.push_back(body.getArgument(addend->getOperandNumber()));
+  auto byPointer = [](Value x, Value y) { return x.getAsOpaquePointer() < y.getAsOpaquePointer(); };
+  llvm::sort(leaves, byPointer);
+  llvm::sort(expected, byPointer);
+  if (leaves != expected || body.getOperations().size() != 1u + result.relu + adds)
     return std::nullopt;
   return result;
 }

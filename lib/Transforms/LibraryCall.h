@@ -22,11 +22,12 @@ struct LibraryCall {
   llvm::SmallVector<mlir::Operation *> replaced;
 };
 
-/// What an elementwise generic right after a product does to it: `relu?(sum + addend?)`.
+/// What an elementwise generic right after a product does to it:
+/// `relu?(sum + addends...)`.
 struct Epilogue {
   bool relu = false;
-  /// The epilogue's operand added to the product, if any.
-  mlir::OpOperand *addend = nullptr;
+  /// The epilogue's operands added to the product (at most two), in operand order.
+  llvm::SmallVector<mlir::OpOperand *, 2> addends;
 };
 
 bool isZero(mlir::Value value);
@@ -42,9 +43,10 @@ bool isMultiplyAdd(mlir::linalg::GenericOp op);
 /// through an input it yields unchanged.
 mlir::Value filledValue(mlir::linalg::GenericOp op);
 
-/// `epilogue`, an elementwise generic of at most two inputs and one init with
-/// identity indexing, as relu?(scratch + addend?) where `scratch` is the product's
-/// output read through identity indexing; nullopt for any other body.
+/// `epilogue`, an elementwise generic of at most three inputs and one init with
+/// identity indexing, as relu?(scratch + addends...) where `scratch` is the product's
+/// output read through identity indexing, each other input added once; nullopt for
+/// any other body.
 std::optional<Epilogue> matchEpilogue(mlir::linalg::GenericOp epilogue, mlir::Value scratch);
 
 /// Whether the epilogue may write its own buffer instead of `scratch`: `scratch` is an
