@@ -56,17 +56,21 @@ llvm::Error kiln::applyTargetOption(StringRef spec, CompilerOptions &options) {
   return llvm::Error::success();
 }
 
-llvm::Error kiln::applyCudaGemmOption(StringRef policy, CompilerOptions &options) {
-  if (!isGPUGemmPolicy(policy))
-    return llvm::createStringError("--cuda-gemm takes auto, cublaslt or kernels, not '" + policy.str() + "'");
-  options.cudaGemm = policy.str();
-  return llvm::Error::success();
-}
+const char *const kiln::kCudaGemmHelp =
+    "CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever it fits "
+    "(cublaslt), or as generated kernels only (kernels)";
+const char *const kiln::kCudaConvHelp =
+    "CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it fits "
+    "and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt (cublaslt), "
+    "or as generated kernels only (kernels)";
 
-llvm::Error kiln::applyCudaConvOption(StringRef policy, CompilerOptions &options) {
-  if (!isGPUConvPolicy(policy))
-    return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt or kernels, not '" + policy.str() + "'");
-  options.cudaConv = policy.str();
+llvm::Error kiln::applyCudaLibraryOptions(StringRef gemm, StringRef conv, CompilerOptions &options) {
+  if (!isGPUGemmPolicy(gemm))
+    return llvm::createStringError("--cuda-gemm takes auto, cublaslt or kernels, not '" + gemm.str() + "'");
+  if (!isGPUConvPolicy(conv))
+    return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt or kernels, not '" + conv.str() + "'");
+  options.cudaGemm = gemm.str();
+  options.cudaConv = conv.str();
   return llvm::Error::success();
 }
 

@@ -50,6 +50,12 @@ std::optional<std::pair<SmallVector<int64_t>, int64_t>> stridesOf(Value buffer) 
   return std::make_pair(strides, offset);
 }
 
+/// A generic of one input whose body yields that input unchanged: a copy or broadcast.
+bool yieldsItsInput(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  return op.getNumDpsInputs() == 1 && body.getTerminator()->getOperand(0) == body.getArgument(0);
+}
+
 /// A buffer of zeros with `source` copied into an interior window: the padded input a
 /// convolution reads. Its fill and copy, and where the window begins.
 struct PaddedInput {
@@ -80,9 +86,8 @@ std::optional<PaddedInput> matchPadded(Value buffer, Operation *reader) {
         window.getType().getRank() != 4)
       return std::nullopt;
     auto generic = dyn_cast<linalg::GenericOp>(*window->getUsers().begin());
-    if (!kiln::writesWhole(generic, window) || generic.getNumDpsInputs() != 1 ||
-        !generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)).isIdentity() ||
-        generic.getRegion().front().getTerminator()->getOperand(0) != generic.getRegion().front().getArgument(0))
+    if (!kiln::writesWhole(generic, window) || !yieldsItsInput(generic) ||
+        !generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)).isIdentity())
       return std::nullopt;
     ArrayRef<int64_t> offsets = window.getStaticOffsets();
     auto whole = alloc.getType().getShape(), inner = window.getType().getShape();
@@ -188,8 +193,7 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
     return std::nullopt;
   Value bias;
   if (!isZero(filledValue(init))) {
-    if (init.getNumDpsInputs() != 1 || init.getRegion().front().getTerminator()->getOperand(0) !=
-                                           init.getRegion().front().getArgument(0))
+    if (!yieldsItsInput(init))
       return std::nullopt;
     OpOperand *source = init.getDpsInputOperand(0);
     auto type = dyn_cast<MemRefType>(source->get().getType());

@@ -141,14 +141,13 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    SmallVector<linalg::GenericOp> chosen;
+    SmallVector<std::pair<linalg::GenericOp, bool>> chosen; // and whether for cuDNN
     module.walk([&](linalg::GenericOp op) {
       auto kernel = op->getAttrOfType<StringAttr>("kiln.gpu_kernel");
       if (kernel && (kernel.getValue() == "cublaslt" || kernel.getValue() == "cudnn"))
-        chosen.push_back(op);
+        chosen.push_back({op, kernel.getValue() == "cudnn"});
     });
-    for (linalg::GenericOp op : chosen) {
-      bool cudnn = op->getAttrOfType<StringAttr>("kiln.gpu_kernel").getValue() == "cudnn";
+    for (auto [op, cudnn] : chosen) {
       std::optional<Matmul> matmul = cudnn ? std::nullopt : match(op);
       std::optional<kiln::LibraryCall> conv = cudnn ? kiln::matchCudnnConvolution(op) : std::nullopt;
       if (!matmul && !conv) {

@@ -43,17 +43,10 @@ static cl::opt<std::string> weightsFile(
     cl::desc("CUDA: write the weights to this file next to the artifact, not into it "
              "(a file name; the runtime reads it from the artifact's folder)"),
     cl::init(""), cl::cat(category));
-static cl::opt<std::string> cudaGemm(
-    "cuda-gemm", cl::init("auto"),
-    cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
-             "it fits (cublaslt), or as generated kernels only (kernels)"),
-    cl::cat(category));
-static cl::opt<std::string> cudaConv(
-    "cuda-conv", cl::init("auto"),
-    cl::desc("CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it "
-             "fits and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt "
-             "(cublaslt), or as generated kernels only (kernels)"),
-    cl::cat(category));
+static cl::opt<std::string> cudaGemm("cuda-gemm", cl::init("auto"), cl::desc(kiln::kCudaGemmHelp),
+                                     cl::cat(category));
+static cl::opt<std::string> cudaConv("cuda-conv", cl::init("auto"), cl::desc(kiln::kCudaConvHelp),
+                                     cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin",
                              cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
@@ -120,11 +113,8 @@ int main(int argc, char **argv) {
   options.fuse = !noFuse;
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  Error libraries = kiln::applyCudaGemmOption(cudaGemm, options);
-  if (!libraries)
-    libraries = kiln::applyCudaConvOption(cudaConv, options);
-  if (libraries) {
-    errs() << "kiln-compile: error: " << toString(std::move(libraries)) << "\n";
+  if (Error err = kiln::applyCudaLibraryOptions(cudaGemm, cudaConv, options)) {
+    errs() << "kiln-compile: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   for (auto *option : {&cudaGemm, &cudaConv})

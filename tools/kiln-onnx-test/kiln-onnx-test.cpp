@@ -55,17 +55,10 @@ static cl::opt<bool> gpuLoopsOnCPU(
     "gpu-loops-on-cpu",
     cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
     cl::cat(category));
-static cl::opt<std::string> cudaGemm(
-    "cuda-gemm", cl::init("auto"),
-    cl::desc("CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever "
-             "it fits (cublaslt), or as generated kernels only (kernels)"),
-    cl::cat(category));
-static cl::opt<std::string> cudaConv(
-    "cuda-conv", cl::init("auto"),
-    cl::desc("CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it "
-             "fits and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt "
-             "(cublaslt), or as generated kernels only (kernels)"),
-    cl::cat(category));
+static cl::opt<std::string> cudaGemm("cuda-gemm", cl::init("auto"), cl::desc(kiln::kCudaGemmHelp),
+                                     cl::cat(category));
+static cl::opt<std::string> cudaConv("cuda-conv", cl::init("auto"), cl::desc(kiln::kCudaConvHelp),
+                                     cl::cat(category));
 static cl::opt<bool> noCubin("no-cubin", cl::desc("CUDA: embed the PTX only, even where ptxas is installed"),
                              cl::cat(category));
 static cl::opt<std::string> compileTo(
@@ -204,11 +197,8 @@ int main(int argc, char **argv) {
   options.optLevel = 1; // Small graphs: compile time dominates.
   options.assembleKernels = !noCubin;
   options.gpuLoopsOnCPU = gpuLoopsOnCPU;
-  Error libraries = kiln::applyCudaGemmOption(cudaGemm, options);
-  if (!libraries)
-    libraries = kiln::applyCudaConvOption(cudaConv, options);
-  if (libraries) {
-    errs() << "kiln-onnx-test: error: " << toString(std::move(libraries)) << "\n";
+  if (Error err = kiln::applyCudaLibraryOptions(cudaGemm, cudaConv, options)) {
+    errs() << "kiln-onnx-test: error: " << toString(std::move(err)) << "\n";
     return 2;
   }
   if (device == "cuda" && target == "cpu")

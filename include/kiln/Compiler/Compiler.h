@@ -32,10 +32,11 @@ std::optional<EmitKind> parseEmitKind(llvm::StringRef name);
 /// says what is wrong and what is accepted.
 llvm::Error applyTargetOption(llvm::StringRef spec, CompilerOptions &options);
 
-/// Applies a --cuda-gemm value ("auto", "cublaslt" or "kernels") to `options`.
-llvm::Error applyCudaGemmOption(llvm::StringRef policy, CompilerOptions &options);
-/// Applies a --cuda-conv value ("auto", "cudnn", "cublaslt" or "kernels") to `options`.
-llvm::Error applyCudaConvOption(llvm::StringRef policy, CompilerOptions &options);
+/// Applies --cuda-gemm ("auto", "cublaslt" or "kernels") and --cuda-conv ("auto",
+/// "cudnn", "cublaslt" or "kernels") values to `options`; an error names a bad one.
+llvm::Error applyCudaLibraryOptions(llvm::StringRef gemm, llvm::StringRef conv, CompilerOptions &options);
+/// The help texts of --cuda-gemm and --cuda-conv, for every tool that takes them.
+extern const char *const kCudaGemmHelp, *const kCudaConvHelp;
 
 /// Creates a context with every dialect and interface the compiler needs.
 std::unique_ptr<mlir::MLIRContext> createCompilerContext();
