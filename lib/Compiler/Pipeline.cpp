@@ -23,7 +23,7 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.fuse)
-    pm.addNestedPass<func::FuncOp>(createKilnFuse());
+    pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{/*reductionConsumers=*/true}));
   if (options.target == Target::CUDA)
     pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
 }
@@ -71,10 +71,15 @@ static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(
       kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
-  if (blockReductions) {
+  if (blockReductions)
     pm.addPass(kiln::createKilnGPULibraryCalls());
+  // Softmax, layer norm: one kernel with a block per row (on the CPU, serial loops).
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPURowKernels(
+      blockReductions ? kiln::KilnGPURowKernelsOptions{}
+                      // Every reduction, however short: the node tests check the kernels.
+                      : kiln::KilnGPURowKernelsOptions{/*minReduction=*/1, /*serial=*/true}));
+  if (blockReductions)
     pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
-  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // One nest, so one kernel, per fusion where the nests line up; padding is read
   // through bounds tests instead of built.

@@ -23,6 +23,12 @@ bool isElementwise(Operation *op) {
 
 bool isContraction(Operation *op) { return isa<MatMulOp, ConvOp>(op); }
 
+/// Reductions whose results elementwise consumers may take in, with the reduction's
+/// own producers (layer norm's mean and variance with the centring and normalization).
+bool isReduction(Operation *op) {
+  return isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(op);
+}
+
 /// Ops that compute nothing and stay outside regions: constants, and reshapes, which
 /// are views after bufferization.
 bool staysOutside(Operation *op) { return isa<ConstantOp, ReshapeOp>(op); }
@@ -44,7 +50,8 @@ bool cloneIntoRegion(Operation *op) {
 }
 
 /// Collects the ops of the region rooted at `root`, in block order.
-SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation *> &taken) {
+SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation *> &taken,
+                                     bool takeReductions) {
   llvm::SetVector<Operation *> group;
   group.insert(root);
   if (!canGrow(root))
@@ -61,8 +68,9 @@ SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation 
           producer->getBlock() != root->getBlock())
         continue;
       bool elementwise = isElementwise(producer);
+      bool reduction = takeReductions && isReduction(producer) && isElementwise(op);
       bool anchor = isContraction(producer) && !haveContraction && isElementwise(op);
-      if (!elementwise && !anchor)
+      if (!elementwise && !reduction && !anchor)
         continue;
       if (!llvm::all_of(producer->getUsers(), [&](Operation *u) { return group.contains(u); }))
         continue;
@@ -114,12 +122,13 @@ void wrapInFusion(ArrayRef<Operation *> group) {
 }
 
 struct KilnFuse : kiln::impl::KilnFuseBase<KilnFuse> {
-  void runOnOperation() override { formFusionRegions(getOperation()); }
+  using Base::Base;
+  void runOnOperation() override { formFusionRegions(getOperation(), reductionConsumers); }
 };
 
 } // namespace
 
-void kiln::formFusionRegions(func::FuncOp func) {
+void kiln::formFusionRegions(func::FuncOp func, bool takeReductions) {
   SmallVector<SmallVector<Operation *>> groups;
   DenseSet<Operation *> taken;
   // Walk backwards so that each region grows from its last op (the root).
@@ -128,7 +137,7 @@ void kiln::formFusionRegions(func::FuncOp func) {
       if (op.getDialect() != op.getContext()->getLoadedDialect<KilnDialect>() ||
           staysOutside(&op) || isa<FusionOp, YieldOp>(op) || taken.contains(&op))
         continue;
-      groups.push_back(collectGroup(&op, taken));
+      groups.push_back(collectGroup(&op, taken, takeReductions));
       taken.insert(groups.back().begin(), groups.back().end());
     }
   for (auto &group : groups)

@@ -4,6 +4,7 @@
 #include "kiln/Transforms/Passes.h"
 
 #include "BufferWalk.h"
+#include "KernelBodies.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -11,7 +12,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUBLOCKREDUCTIONS
@@ -22,43 +22,7 @@ using namespace mlir;
 
 namespace {
 
-/// How the generic combines each element into its output: the combining op, its
-/// identity and the matching gpu.all_reduce operation.
-struct Combiner {
-  Operation *op;
-  unsigned accIndex; // which operand of op is the accumulator
-  Value element;     // the other operand
-  arith::AtomicRMWKind kind;
-  gpu::AllReduceOperation reduce;
-};
-
-std::optional<Combiner> matchCombiner(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  BlockArgument acc = body.getArgument(op.getNumDpsInputs());
-  Operation *combine = body.getTerminator()->getOperand(0).getDefiningOp();
-  if (!combine || combine->getNumOperands() != 2 || !acc.hasOneUse() ||
-      acc.getUses().begin()->getOwner() != combine)
-    return std::nullopt;
-  unsigned accIndex = combine->getOperand(0) == acc ? 0 : 1;
-  Value element = combine->getOperand(1 - accIndex);
-  using K = arith::AtomicRMWKind;
-  using R = gpu::AllReduceOperation;
-  auto make = [&](K kind, R reduce) { return Combiner{combine, accIndex, element, kind, reduce}; };
-  return llvm::TypeSwitch<Operation *, std::optional<Combiner>>(combine)
-      .Case([&](arith::AddFOp) { return make(K::addf, R::ADD); })
-      .Case([&](arith::MulFOp) { return make(K::mulf, R::MUL); })
-      .Case([&](arith::MaximumFOp) { return make(K::maximumf, R::MAXIMUMF); })
-      .Case([&](arith::MinimumFOp) { return make(K::minimumf, R::MINIMUMF); })
-      .Case([&](arith::MaxNumFOp) { return make(K::maxnumf, R::MAXNUMF); })
-      .Case([&](arith::MinNumFOp) { return make(K::minnumf, R::MINNUMF); })
-      .Case([&](arith::AddIOp) { return make(K::addi, R::ADD); })
-      .Case([&](arith::MaxSIOp) { return make(K::maxs, R::MAXSI); })
-      .Case([&](arith::MinSIOp) { return make(K::mins, R::MINSI); })
-      .Default([](Operation *) { return std::nullopt; });
-}
-
-using kiln::neighbour;
-using kiln::rootOf;
+using namespace kiln;
 
 bool allParallel(linalg::GenericOp op) {
   return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
@@ -109,64 +73,6 @@ linalg::GenericOp followingEpilogue(linalg::GenericOp op) {
 
 struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBlockReductions> {
   using Base::Base;
-
-  /// Index values of `linear` split over `sizes` (row-major).
-  static SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear, ArrayRef<int64_t> sizes) {
-    SmallVector<Value> ivs(sizes.size());
-    for (int64_t d = sizes.size() - 1; d >= 0; --d) {
-      Value size = b.create<arith::ConstantIndexOp>(loc, sizes[d]);
-      ivs[d] = b.create<arith::RemUIOp>(loc, linear, size);
-      linear = b.create<arith::DivUIOp>(loc, linear, size);
-    }
-    return ivs;
-  }
-
-  /// The combiner applied to an accumulator and an element.
-  static Value combine(OpBuilder &b, const Combiner &c, Value acc, Value element) {
-    IRMapping mapping;
-    mapping.map(c.op->getOperand(c.accIndex), acc);
-    mapping.map(c.op->getOperand(1 - c.accIndex), element);
-    return b.clone(*c.op, mapping)->getResult(0);
-  }
-
-  /// The indices `map` gives an operand's element at loop indices `ivs`.
-  static SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ArrayRef<Value> ivs) {
-    SmallVector<Value> indices;
-    for (AffineExpr e : map.getResults())
-      indices.push_back(b.create<affine::AffineApplyOp>(loc, AffineMap::get(map.getNumDims(), 0, e), ivs));
-    return indices;
-  }
-
-  /// The element of `operand` (indexed by `map`) at loop indices `ivs`.
-  static Value load(OpBuilder &b, Location loc, Value operand, AffineMap map, ArrayRef<Value> ivs) {
-    return b.create<memref::LoadOp>(loc, operand, indicesAt(b, loc, map, ivs));
-  }
-
-  /// The values `generic` yields for the one element at `point` of its iteration
-  /// space: operands in `known` take those values, other buffers are loaded there.
-  static SmallVector<Value> evaluateAt(OpBuilder &b, linalg::GenericOp generic, ArrayRef<Value> point,
-                                       const llvm::DenseMap<Value, Value> &known) {
-    Location loc = generic.getLoc();
-    Block &body = generic.getRegion().front();
-    IRMapping mapping;
-    for (OpOperand &operand : generic->getOpOperands()) {
-      BlockArgument arg = body.getArgument(operand.getOperandNumber());
-      if (arg.use_empty())
-        continue;
-      if (auto it = known.find(operand.get()); it != known.end())
-        mapping.map(arg, it->second);
-      else if (!isa<ShapedType>(operand.get().getType()))
-        mapping.map(arg, operand.get());
-      else
-        mapping.map(arg, load(b, loc, operand.get(), generic.getMatchingIndexingMap(&operand), point));
-    }
-    for (Operation &inner : body.without_terminator())
-      b.clone(inner, mapping);
-    SmallVector<Value> results;
-    for (Value result : body.getTerminator()->getOperands())
-      results.push_back(mapping.lookupOrDefault(result));
-    return results;
-  }
 
   LogicalResult rewrite(linalg::GenericOp op) {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0)
@@ -241,14 +147,16 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
         ivs[d] = iv;
       for (auto [d, iv] : llvm::zip(reductionDims, reductionIvs))
         ivs[d] = iv;
-      IRMapping mapping;
-      Block &generic = op.getRegion().front();
-      for (OpOperand *in : op.getDpsInputOperands())
-        mapping.map(generic.getArgument(in->getOperandNumber()),
-                    load(b, loc, in->get(), op.getMatchingIndexingMap(in), ivs));
-      for (Operation &inner : generic.without_terminator())
-        if (&inner != combiner->op)
-          b.clone(inner, mapping);
+      IRMapping mapping = evaluatePayload(
+          b, op, ivs,
+          [&](OpOperand &operand) -> Value {
+            if (op.isDpsInit(&operand))
+              return {}; // the accumulator: only the combiner, which is not cloned, reads it
+            if (!isa<ShapedType>(operand.get().getType()))
+              return operand.get();
+            return loadAt(b, loc, operand.get(), op.getMatchingIndexingMap(&operand), ivs);
+          },
+          {combiner->op});
       Value folded = combine(b, *combiner, loop.getRegionIterArgs()[0],
                              mapping.lookupOrDefault(combiner->element));
       b.create<scf::YieldOp>(loc, folded);

@@ -21,8 +21,9 @@ namespace kiln {
 /// Patterns rewriting composite ops (batch_norm) into core kiln ops.
 void populateDecomposePatterns(mlir::RewritePatternSet &patterns);
 
-/// Wraps groups of ops of `func` into kiln.fusion regions (see the kiln-fuse pass).
-void formFusionRegions(mlir::func::FuncOp func);
+/// Wraps groups of ops of `func` into kiln.fusion regions (see the kiln-fuse pass);
+/// with `takeReductions`, elementwise ops also take in the reductions they consume.
+void formFusionRegions(mlir::func::FuncOp func, bool takeReductions = false);
 
 /// How the CUDA target computes a contraction (matmul, convolution): with one thread
 /// per output element (the products summed in a register, the epilogue fused), or with

@@ -37,7 +37,16 @@ def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
     // becomes
     %2 = kiln.fusion (%a, %b, %bias) { matmul; add; relu; kiln.yield }
     ```
+
+    With `reduction-consumers`, an elementwise op also takes in a reduction it
+    consumes (used only inside the region) and that reduction's producers: a layer
+    norm written out as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div is one region,
+    which kiln-gpu-row-kernels makes one kernel.
   }];
+  let options = [
+    Option<"reductionConsumers", "reduction-consumers", "bool", /*default=*/"false",
+           "Elementwise ops take in the reductions they consume">
+  ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 
@@ -330,6 +339,53 @@ def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::Func
   let options = [
     Option<"minReduction", "min-reduction", "int64_t", /*default=*/"32",
            "Smallest reduced extent worth a block (smaller ones stay one thread each)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGPURowKernels : Pass<"kiln-gpu-row-kernels", "mlir::func::FuncOp"> {
+  let summary = "One kernel per run of row-wise generics (softmax, layer norm): a block per row";
+  let description = [{
+    A run of generics on buffers that all work row by row, each touching row r of the
+    buffers it writes only at row r, with at least one reduction over the row
+    (softmax's scale, max, exponentials, sum and division; layer norm's mean,
+    centring, variance and normalization), becomes one `gpu.launch` with one block per
+    row instead of a kernel per generic. The generics run one after another in the
+    block: elementwise ones with the block's threads striding over the row, reductions
+    as in kiln-gpu-block-reductions (strided partial results, `gpu.all_reduce`).
+    A reduction's result, and any per-row value computed from it, is every thread's
+    register: later generics read the register instead of memory, and a scratch
+    buffer read only that way is never stored at all. Other per-row results are
+    stored by thread 0; `gpu.barrier` separates generics that touch memory.
+
+    The rows are the leading parallel loops of the run's first long reduction (at
+    least `min-reduction` elements); every generic of the run must start with the same
+    loops, access each buffer the run writes through one value, with an identity
+    layout and those loops as its leading indices.
+
+    With `serial`, the same body is built as loops on the host (one iteration per row,
+    one thread per block): `--gpu-loops-on-cpu` runs it on the CPU to check it without
+    a GPU.
+
+    ```mlir
+    // softmax over rows of 128: max, exponentials, sum, division
+    gpu.launch blocks(1536, 1, 1) threads(128, 1, 1) {
+      %p = scf.for %c = %tid to %c128 step %c128 iter_args(%m = %ninf) ... // max
+      %max = gpu.all_reduce maximumf %p uniform
+      scf.for %c = %tid to %c128 step %c128 { %x[%row, %c] = exp(%x[%row, %c] - %max) }
+      gpu.barrier
+      %q = scf.for ...                                                       // sum
+      %sum = gpu.all_reduce add %q uniform
+      scf.for %c = %tid to %c128 step %c128 { %x[%row, %c] = %x[%row, %c] / %sum }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minReduction", "min-reduction", "int64_t", /*default=*/"32",
+           "Smallest reduced extent worth a block per row">,
+    Option<"serial", "serial", "bool", /*default=*/"false",
+           "Build the kernels as serial loops on the host (checks them on the CPU)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];

@@ -1,0 +1,63 @@
+// Building blocks for passes that write kernel bodies by hand from linalg generics on
+// buffers (kiln-gpu-block-reductions, kiln-gpu-row-kernels): a reduction's combiner,
+// index arithmetic, and a generic's payload evaluated at one point of its loops.
+#ifndef KILN_LIB_TRANSFORMS_KERNELBODIES_H
+#define KILN_LIB_TRANSFORMS_KERNELBODIES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <functional>
+#include <optional>
+
+namespace kiln {
+
+/// How a reduction generic combines each element into its output: the combining op,
+/// its identity and the matching gpu.all_reduce operation.
+struct Combiner {
+  mlir::Operation *op;
+  unsigned accIndex;   // which operand of op is the accumulator
+  mlir::Value element; // the other operand
+  mlir::arith::AtomicRMWKind kind;
+  mlir::gpu::AllReduceOperation reduce;
+};
+
+/// The combiner of a one-output reduction generic whose payload folds each element
+/// into the accumulator with one associative op (add, mul, max, min).
+std::optional<Combiner> matchCombiner(mlir::linalg::GenericOp op);
+
+/// The combiner applied to an accumulator and an element.
+mlir::Value combine(mlir::OpBuilder &b, const Combiner &c, mlir::Value acc, mlir::Value element);
+
+/// Index values of `linear` split over `sizes` (row-major).
+llvm::SmallVector<mlir::Value> delinearize(mlir::OpBuilder &b, mlir::Location loc, mlir::Value linear,
+                                           llvm::ArrayRef<int64_t> sizes);
+
+/// The indices `map` gives an operand's element at loop indices `ivs`.
+llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc, mlir::AffineMap map,
+                                         llvm::ArrayRef<mlir::Value> ivs);
+
+/// The element of `operand` (indexed by `map`) at loop indices `ivs`.
+mlir::Value loadAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value operand, mlir::AffineMap map,
+                   llvm::ArrayRef<mlir::Value> ivs);
+
+/// The value of one operand of a generic at the point being evaluated.
+using OperandValue = std::function<mlir::Value(mlir::OpOperand &)>;
+
+/// Clones `generic`'s payload for the one point `ivs` of its loops (linalg.index reads
+/// them), except the ops in `skip`; each used block argument takes `valueOf` its
+/// operand (none: left unmapped, for arguments only skipped ops read). Returns the mapping, so callers can look up any payload value.
+mlir::IRMapping evaluatePayload(mlir::OpBuilder &b, mlir::linalg::GenericOp generic,
+                                llvm::ArrayRef<mlir::Value> ivs, const OperandValue &valueOf,
+                                llvm::ArrayRef<mlir::Operation *> skip = {});
+
+/// The values `generic` yields at loop indices `ivs`: operands in `known` take those
+/// values, scalars are themselves, other buffers are loaded there.
+llvm::SmallVector<mlir::Value> evaluateAt(mlir::OpBuilder &b, mlir::linalg::GenericOp generic,
+                                          llvm::ArrayRef<mlir::Value> ivs,
+                                          const llvm::DenseMap<mlir::Value, mlir::Value> &known);
+
+} // namespace kiln
+
+#endif
