@@ -1,4 +1,5 @@
 // RUN: kiln-opt %s -split-input-file -kiln-fuse | FileCheck %s
+// RUN: kiln-opt %s -split-input-file -kiln-fuse=reduction-consumers | FileCheck %s --check-prefix=ROWS
 
 // A matmul anchors its elementwise epilogue (bias, activation) in one region.
 // CHECK-LABEL: func @matmul_epilogue
@@ -78,4 +79,46 @@ func.func @reduce_prologue(%x: tensor<4x8xf32>) -> tensor<2x2xf32> {
   %s = kiln.reduce_sum %e {axes = array<i64: 1>, keepdims = false} : (tensor<4x8xf32>) -> tensor<4xf32>
   %r = kiln.reshape %s : tensor<4xf32> -> tensor<2x2xf32>
   return %r : tensor<2x2xf32>
+}
+
+// -----
+
+// A layer norm written out (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div) after a
+// matmul's residual add: by default each reduction ends a region, and so do the values
+// used twice (the sum, the centred input): five regions; with
+// reduction-consumers the normalization takes in both reductions, the centring and the
+// residual add, and through it the matmul: one region, which kiln-gpu-row-kernels
+// makes one kernel after the matmul's library call.
+// CHECK-LABEL: func @layer_norm
+// CHECK-COUNT-5: kiln.fusion
+// CHECK-NOT: kiln.fusion
+// ROWS-LABEL: func @layer_norm
+// ROWS: kiln.fusion
+// ROWS-NEXT: ^bb0
+// ROWS-NEXT: kiln.constant dense<2.000000e+00>
+// ROWS-NEXT: kiln.constant dense<9.99999996E-13>
+// ROWS-NEXT: kiln.matmul
+// ROWS-NEXT: kiln.add
+// ROWS-NEXT: kiln.reduce_mean
+// ROWS-NEXT: kiln.sub
+// ROWS-NEXT: kiln.pow
+// ROWS-NEXT: kiln.reduce_mean
+// ROWS-NEXT: kiln.add
+// ROWS-NEXT: kiln.sqrt
+// ROWS-NEXT: kiln.div
+// ROWS-NEXT: kiln.yield
+// ROWS-NOT: kiln.fusion
+func.func @layer_norm(%a: tensor<8x16xf32>, %w: tensor<16x32xf32>, %r: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %two = kiln.constant dense<2.0> : tensor<f32>
+  %eps = kiln.constant dense<1.0e-12> : tensor<f32>
+  %m = kiln.matmul %a, %w : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %x = kiln.add %r, %m : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %mean = kiln.reduce_mean %x {axes = array<i64: 1>, keepdims = true} : (tensor<8x32xf32>) -> tensor<8x1xf32>
+  %d = kiln.sub %x, %mean : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+  %p = kiln.pow %d, %two : (tensor<8x32xf32>, tensor<f32>) -> tensor<8x32xf32>
+  %var = kiln.reduce_mean %p {axes = array<i64: 1>, keepdims = true} : (tensor<8x32xf32>) -> tensor<8x1xf32>
+  %ve = kiln.add %var, %eps : (tensor<8x1xf32>, tensor<f32>) -> tensor<8x1xf32>
+  %s = kiln.sqrt %ve : tensor<8x1xf32>
+  %y = kiln.div %d, %s : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
 }
