@@ -22,12 +22,13 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   pm.addNestedPass<func::FuncOp>(createKilnDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // On the GPU a layer norm's reductions and elementwise parts become one row kernel;
-  // the CPU's row tiling (kiln-fuse-epilogues) would instead recompute the matmul that
-  // feeds them per tile (BERT-base 35% slower), so there they stay apart.
-  bool reductionConsumers = options.target == Target::CUDA || options.gpuLoopsOnCPU;
+  // On the GPU a layer norm's reductions and elementwise parts become one row kernel,
+  // and a transpose copies straight from the buffer its slices and reshapes view; the
+  // CPU's row tiling (kiln-fuse-epilogues) would instead recompute the matmul that
+  // feeds a layer norm per tile (BERT-base 35% slower), so there they stay apart.
+  bool gpuFusions = options.target == Target::CUDA || options.gpuLoopsOnCPU;
   if (options.fuse)
-    pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{reductionConsumers}));
+    pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{gpuFusions, gpuFusions}));
   if (options.target == Target::CUDA)
     pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
 }

@@ -35,9 +35,10 @@ bool staysOutside(Operation *op) { return isa<ConstantOp, ReshapeOp>(op); }
 
 /// Roots through which a region may grow into producers: elementwise chains,
 /// reductions and softmax take elementwise prologues; elementwise chains also take one
-/// matmul or convolution as their anchor.
+/// matmul or convolution as their anchor; transposes take the slices and reshapes
+/// they read through (a fused QKV projection's per-head Q, K, V).
 bool canGrow(Operation *root) {
-  return isElementwise(root) || isContraction(root) ||
+  return isElementwise(root) || isContraction(root) || isa<TransposeOp>(root) ||
          isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, SoftmaxOp,
              GlobalAvgPoolOp>(root);
 }
@@ -51,7 +52,7 @@ bool cloneIntoRegion(Operation *op) {
 
 /// Collects the ops of the region rooted at `root`, in block order.
 SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation *> &taken,
-                                     bool takeReductions) {
+                                     bool takeReductions, bool takeViews) {
   llvm::SetVector<Operation *> group;
   group.insert(root);
   if (!canGrow(root))
@@ -69,8 +70,11 @@ SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation 
         continue;
       bool elementwise = isElementwise(producer);
       bool reduction = takeReductions && isReduction(producer) && isElementwise(op);
+      // Slices and reshapes are views of their input once bufferized: a transpose
+      // reading through them copies from the input once.
+      bool view = takeViews && isa<SliceOp, ReshapeOp>(producer) && isa<TransposeOp, SliceOp, ReshapeOp>(op);
       bool anchor = isContraction(producer) && !haveContraction && isElementwise(op);
-      if (!elementwise && !reduction && !anchor)
+      if (!elementwise && !reduction && !view && !anchor)
         continue;
       if (!llvm::all_of(producer->getUsers(), [&](Operation *u) { return group.contains(u); }))
         continue;
@@ -123,12 +127,12 @@ void wrapInFusion(ArrayRef<Operation *> group) {
 
 struct KilnFuse : kiln::impl::KilnFuseBase<KilnFuse> {
   using Base::Base;
-  void runOnOperation() override { formFusionRegions(getOperation(), reductionConsumers); }
+  void runOnOperation() override { formFusionRegions(getOperation(), reductionConsumers, viewProducers); }
 };
 
 } // namespace
 
-void kiln::formFusionRegions(func::FuncOp func, bool takeReductions) {
+void kiln::formFusionRegions(func::FuncOp func, bool takeReductions, bool takeViews) {
   SmallVector<SmallVector<Operation *>> groups;
   DenseSet<Operation *> taken;
   // Walk backwards so that each region grows from its last op (the root).
@@ -137,7 +141,7 @@ void kiln::formFusionRegions(func::FuncOp func, bool takeReductions) {
       if (op.getDialect() != op.getContext()->getLoadedDialect<KilnDialect>() ||
           staysOutside(&op) || isa<FusionOp, YieldOp>(op) || taken.contains(&op))
         continue;
-      groups.push_back(collectGroup(&op, taken, takeReductions));
+      groups.push_back(collectGroup(&op, taken, takeReductions, takeViews));
       taken.insert(groups.back().begin(), groups.back().end());
     }
   for (auto &group : groups)

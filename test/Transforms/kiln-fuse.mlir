@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s -split-input-file -kiln-fuse | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -kiln-fuse=reduction-consumers | FileCheck %s --check-prefix=ROWS
+// RUN: kiln-opt %s -split-input-file -kiln-fuse=view-producers | FileCheck %s --check-prefix=VIEWS
 
 // A matmul anchors its elementwise epilogue (bias, activation) in one region.
 // CHECK-LABEL: func @matmul_epilogue
@@ -121,4 +122,34 @@ func.func @layer_norm(%a: tensor<8x16xf32>, %w: tensor<16x32xf32>, %r: tensor<8x
   %s = kiln.sqrt %ve : tensor<8x1xf32>
   %y = kiln.div %d, %s : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
+}
+
+// -----
+
+// A fused QKV projection's K heads: slice, reshape into heads, transpose. By default
+// the slice is a region of its own and the reshape stays outside; with view-producers
+// the transpose takes both in (they are views once bufferized): one copy.
+// CHECK-LABEL: func @qkv_heads
+// CHECK: kiln.fusion
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.slice
+// CHECK-NEXT: kiln.yield
+// CHECK: kiln.reshape
+// CHECK: kiln.fusion
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.transpose
+// ROWS-LABEL: func @qkv_heads
+// VIEWS-LABEL: func @qkv_heads
+// VIEWS: kiln.fusion
+// VIEWS-NEXT: ^bb0
+// VIEWS-NEXT: kiln.slice
+// VIEWS-NEXT: kiln.reshape
+// VIEWS-NEXT: kiln.transpose
+// VIEWS-NEXT: kiln.yield
+// VIEWS-NOT: kiln.fusion
+func.func @qkv_heads(%qkv: tensor<1x16x96xf32>) -> tensor<1x4x8x16xf32> {
+  %k = kiln.slice %qkv {sizes = array<i64: 1, 16, 32>, starts = array<i64: 0, 0, 32>, steps = array<i64: 1, 1, 1>} : (tensor<1x16x96xf32>) -> tensor<1x16x32xf32>
+  %h = kiln.reshape %k : tensor<1x16x32xf32> -> tensor<1x16x4x8xf32>
+  %t = kiln.transpose %h {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x8x16xf32>
+  return %t : tensor<1x4x8x16xf32>
 }

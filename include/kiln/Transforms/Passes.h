@@ -22,8 +22,9 @@ namespace kiln {
 void populateDecomposePatterns(mlir::RewritePatternSet &patterns);
 
 /// Wraps groups of ops of `func` into kiln.fusion regions (see the kiln-fuse pass);
-/// with `takeReductions`, elementwise ops also take in the reductions they consume.
-void formFusionRegions(mlir::func::FuncOp func, bool takeReductions = false);
+/// with `takeReductions`, elementwise ops also take in the reductions they consume, and
+/// with `takeViews` transposes the slices and reshapes they read through.
+void formFusionRegions(mlir::func::FuncOp func, bool takeReductions = false, bool takeViews = false);
 
 /// How the CUDA target computes a contraction (matmul, convolution): with one thread
 /// per output element (the products summed in a register, the epilogue fused), or with

@@ -42,10 +42,16 @@ def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
     consumes (used only inside the region) and that reduction's producers: a layer
     norm written out as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div is one region,
     which kiln-gpu-row-kernels makes one kernel.
+
+    With `view-producers`, a transpose takes in the slices and reshapes it reads
+    through (views once bufferized): a fused QKV projection's Q, K and V heads are one
+    copy each from the projection's output, not a slice copy and a transpose.
   }];
   let options = [
     Option<"reductionConsumers", "reduction-consumers", "bool", /*default=*/"false",
-           "Elementwise ops take in the reductions they consume">
+           "Elementwise ops take in the reductions they consume">,
+    Option<"viewProducers", "view-producers", "bool", /*default=*/"false",
+           "Transposes take in the slices and reshapes they read through">
   ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
