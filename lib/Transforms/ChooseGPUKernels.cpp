@@ -34,9 +34,25 @@ StringRef kiln::stringifyGPUContractionKernel(GPUContractionKernel kernel) {
 
 namespace {
 
+/// Whether `operand` is a region input, or one seen through slices, reshapes and
+/// transposes: views once bufferized, which cuBLASLt reads through its strides where
+/// they fit (kiln-gpu-library-calls; a copy otherwise).
+bool readsRegionInput(Value operand) {
+  while (Operation *def = operand.getDefiningOp()) {
+    auto slice = dyn_cast<kiln::SliceOp>(def);
+    if (slice && llvm::any_of(slice.getSteps(), [](int64_t step) { return step < 0; }))
+      return false;
+    if (!isa<kiln::SliceOp, kiln::ReshapeOp, kiln::TransposeOp>(def))
+      return false;
+    operand = def->getOperand(0);
+  }
+  return isa<BlockArgument>(operand);
+}
+
 /// Whether cuBLASLt can take `matmul` as it stands: f32, static shapes, batch dims
-/// equal or only on the left, and operands that enter its fusion unchanged, so the
-/// linalg contraction stays a plain multiply-add (see kiln-gpu-library-calls).
+/// equal or only on the left, and operands that enter its fusion unchanged or through
+/// views, so the linalg contraction stays a plain multiply-add (see
+/// kiln-gpu-library-calls).
 bool fitsLibrary(kiln::MatMulOp matmul) {
   auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
   auto out = cast<ShapedType>(matmul.getOutput().getType());
@@ -47,10 +63,8 @@ bool fitsLibrary(kiln::MatMulOp matmul) {
   if (rhs.getRank() > 2 && (rhs.getRank() != lhs.getRank() ||
                             lhs.getShape().drop_back(2) != rhs.getShape().drop_back(2)))
     return false;
-  if (auto fusion = dyn_cast<kiln::FusionOp>(matmul->getParentOp()))
-    for (Value operand : matmul->getOperands())
-      if (!isa<BlockArgument>(operand))
-        return false;
+  if (isa<kiln::FusionOp>(matmul->getParentOp()))
+    return llvm::all_of(matmul->getOperands(), readsRegionInput);
   return true;
 }
 

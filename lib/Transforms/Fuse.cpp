@@ -61,8 +61,10 @@ SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation 
   SmallVector<Operation *> worklist = {root};
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
-    if (isContraction(op))
-      continue; // Never recompute a producer once per window or row.
+    // Never recompute a producer once per window or row; a matmul may only read its
+    // operands through views (below).
+    if (isContraction(op) && !(takeViews && isa<MatMulOp>(op)))
+      continue;
     for (Value operand : op->getOperands()) {
       Operation *producer = operand.getDefiningOp();
       if (!producer || group.contains(producer) || taken.contains(producer) ||
@@ -71,8 +73,15 @@ SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation 
       bool elementwise = isElementwise(producer);
       bool reduction = takeReductions && isReduction(producer) && isElementwise(op);
       // Slices and reshapes are views of their input once bufferized: a transpose
-      // reading through them copies from the input once.
-      bool view = takeViews && isa<SliceOp, ReshapeOp>(producer) && isa<TransposeOp, SliceOp, ReshapeOp>(op);
+      // reading through them copies from the input once, and a matmul reading through
+      // them and transposes can take the lot as cuBLASLt strides where they fit
+      // (kiln-gpu-library-calls; otherwise the copy stays a kernel in the region).
+      // (Not a reshape right before the matmul: linalg folds it into the product's
+      // loops, which the library mapping does not take.)
+      bool view = takeViews && ((isa<SliceOp, ReshapeOp>(producer) && isa<TransposeOp, SliceOp, ReshapeOp>(op)) ||
+                                (isa<TransposeOp>(producer) && isa<MatMulOp>(op)));
+      if (isContraction(op) && !view)
+        continue;
       bool anchor = isContraction(producer) && !haveContraction && isElementwise(op);
       if (!elementwise && !reduction && !view && !anchor)
         continue;

@@ -148,7 +148,19 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
         chosen.push_back({op, kernel.getValue() == "cudnn"});
     });
     for (auto [op, cudnn] : chosen) {
-      std::optional<Matmul> matmul = cudnn ? std::nullopt : match(op);
+      std::optional<Matmul> matmul;
+      if (!cudnn) {
+        // Operands laid out by a transpose are read in place where the strides fit
+        // (attention heads at batch 1); otherwise the copy stays.
+        SmallVector<kiln::InPlaceRead> reads = kiln::readCopiesInPlace(op);
+        matmul = match(op);
+        if (matmul) {
+          kiln::dropCopies(reads);
+        } else if (!reads.empty()) {
+          kiln::undoInPlaceReads(reads);
+          matmul = match(op);
+        }
+      }
       std::optional<kiln::LibraryCall> conv = cudnn ? kiln::matchCudnnConvolution(op) : std::nullopt;
       if (!matmul && !conv) {
         // The graph-level choice assumed a plain product; a generated kernel does it.

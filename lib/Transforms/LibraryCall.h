@@ -30,6 +30,23 @@ struct Epilogue {
   llvm::SmallVector<mlir::OpOperand *, 2> addends;
 };
 
+/// A product's input that a copy only permuting its source wrote (a transpose of
+/// attention heads, read through slices and reshapes), pointed at a strided view of
+/// that source instead, so the library reads the source in place.
+struct InPlaceRead {
+  mlir::OpOperand *operand;
+  mlir::Value copied; // the buffer the copy wrote
+  mlir::linalg::GenericOp copy;
+  mlir::Operation *view;
+};
+
+/// Points each such input of `op` at a view of its copy's source.
+llvm::SmallVector<InPlaceRead> readCopiesInPlace(mlir::linalg::GenericOp op);
+/// Puts the copies' buffers back, when the library cannot take the views.
+void undoInPlaceReads(llvm::ArrayRef<InPlaceRead> reads);
+/// Erases the copies, no longer read, with their buffers.
+void dropCopies(llvm::ArrayRef<InPlaceRead> reads);
+
 bool isZero(mlir::Value value);
 
 /// An elementwise generic over exactly `buffer`'s elements writing only `buffer`, with

@@ -153,3 +153,32 @@ func.func @qkv_heads(%qkv: tensor<1x16x96xf32>) -> tensor<1x4x8x16xf32> {
   %t = kiln.transpose %h {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x8x16xf32>
   return %t : tensor<1x4x8x16xf32>
 }
+
+// -----
+
+// With view-producers a matmul also takes in the transposes it reads (and through them
+// their slices and reshapes), so kiln-gpu-library-calls can read the heads in place;
+// a reshape right before the matmul stays outside (linalg would fold it into the
+// product's loops).
+// VIEWS-LABEL: func @heads_product
+// VIEWS: kiln.fusion
+// VIEWS-NEXT: ^bb0
+// VIEWS-NEXT: kiln.slice
+// VIEWS-NEXT: kiln.reshape
+// VIEWS-NEXT: kiln.transpose
+// VIEWS-NEXT: kiln.slice
+// VIEWS-NEXT: kiln.reshape
+// VIEWS-NEXT: kiln.transpose
+// VIEWS-NEXT: kiln.matmul
+// VIEWS-NEXT: kiln.yield
+// VIEWS-NOT: kiln.fusion
+func.func @heads_product(%qkv: tensor<1x16x96xf32>) -> tensor<1x4x16x16xf32> {
+  %q = kiln.slice %qkv {sizes = array<i64: 1, 16, 32>, starts = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x16x96xf32>) -> tensor<1x16x32xf32>
+  %qh = kiln.reshape %q : tensor<1x16x32xf32> -> tensor<1x16x4x8xf32>
+  %qt = kiln.transpose %qh {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+  %k = kiln.slice %qkv {sizes = array<i64: 1, 16, 32>, starts = array<i64: 0, 0, 32>, steps = array<i64: 1, 1, 1>} : (tensor<1x16x96xf32>) -> tensor<1x16x32xf32>
+  %kh = kiln.reshape %k : tensor<1x16x32xf32> -> tensor<1x16x4x8xf32>
+  %kt = kiln.transpose %kh {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x8x16xf32>
+  %s = kiln.matmul %qt, %kt : (tensor<1x4x16x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x16x16xf32>
+  return %s : tensor<1x4x16x16xf32>
+}

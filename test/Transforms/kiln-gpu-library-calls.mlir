@@ -239,6 +239,77 @@ func.func @conv_uneven_pads(%x: memref<1x4x6x6xf32>, %w: memref<8x4x3x3xf32>, %y
   return
 }
 
+// Attention heads copied out of a fused QKV buffer by a transpose: at batch 1 the
+// product reads the source in place through a strided view (leading dimension 96,
+// batch stride 8 per head) and the copy goes; at batch 2 the images and the heads are
+// two batch strides, which one cuBLASLt batch cannot take, so the copy stays and the
+// product reads it.
+#qkv_heads = affine_map<(b, h, s, d) -> (b, s, h, d)>
+#heads = affine_map<(b, h, s, d) -> (b, h, s, d)>
+#pa = affine_map<(b, h, m, n, k) -> (b, h, m, k)>
+#pb = affine_map<(b, h, m, n, k) -> (b, h, k, n)>
+#pc = affine_map<(b, h, m, n, k) -> (b, h, m, n)>
+// CHECK-LABEL: func @heads_in_place
+// CHECK: %[[V:.+]] = memref.reinterpret_cast %{{.+}} to offset: [64], sizes: [1, 4, 8, 8], strides: [768, 8, 96, 1]
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// CHECK: call @kiln_cublaslt_matmul{{[_0-9]*}}(%[[V]], %{{.+}}, %{{.+}}, %{{.+}})
+// CHECK-LABEL: func @heads_copied
+// CHECK: %[[COPY:.+]] = memref.alloc() : memref<2x4x8x8xf32>
+// CHECK: linalg.generic {{.*}} outs(%[[COPY]]
+// CHECK-NOT: reinterpret_cast
+// CHECK: call @kiln_cublaslt_matmul{{[_0-9]*}}(%[[COPY]], %{{.+}}, %{{.+}}, %{{.+}})
+func.func @heads_in_place(%qkv: memref<1x8x96xf32>, %p: memref<1x4x8x8xf32>, %o: memref<1x4x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %vs = memref.subview %qkv[0, 0, 64] [1, 8, 32] [1, 1, 1] : memref<1x8x96xf32> to memref<1x8x32xf32, strided<[768, 96, 1], offset: 64>>
+  %vh = memref.expand_shape %vs [[0], [1], [2, 3]] output_shape [1, 8, 4, 8] : memref<1x8x32xf32, strided<[768, 96, 1], offset: 64>> into memref<1x8x4x8xf32, strided<[768, 96, 8, 1], offset: 64>>
+  %v = memref.alloc() : memref<1x4x8x8xf32>
+  linalg.generic {indexing_maps = [#qkv_heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%vh : memref<1x8x4x8xf32, strided<[768, 96, 8, 1], offset: 64>>) outs(%v : memref<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, n) -> ()>, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%zero : f32) outs(%o : memref<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<1x4x8x8xf32>, memref<1x4x8x8xf32>) outs(%o : memref<1x4x8x8xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %w: f32, %s: f32):
+    %m = arith.mulf %u, %w : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  memref.dealloc %v : memref<1x4x8x8xf32>
+  return
+}
+func.func @heads_copied(%qkv: memref<2x8x96xf32>, %p: memref<2x4x8x8xf32>, %o: memref<2x4x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %vs = memref.subview %qkv[0, 0, 64] [2, 8, 32] [1, 1, 1] : memref<2x8x96xf32> to memref<2x8x32xf32, strided<[768, 96, 1], offset: 64>>
+  %vh = memref.expand_shape %vs [[0], [1], [2, 3]] output_shape [2, 8, 4, 8] : memref<2x8x32xf32, strided<[768, 96, 1], offset: 64>> into memref<2x8x4x8xf32, strided<[768, 96, 8, 1], offset: 64>>
+  %v = memref.alloc() : memref<2x4x8x8xf32>
+  linalg.generic {indexing_maps = [#qkv_heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%vh : memref<2x8x4x8xf32, strided<[768, 96, 8, 1], offset: 64>>) outs(%v : memref<2x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, n) -> ()>, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%zero : f32) outs(%o : memref<2x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<2x4x8x8xf32>, memref<2x4x8x8xf32>) outs(%o : memref<2x4x8x8xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %w: f32, %s: f32):
+    %m = arith.mulf %u, %w : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  memref.dealloc %v : memref<2x4x8x8xf32>
+  return
+}
+
 //                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
 // CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
