@@ -184,7 +184,7 @@ private:
   /// known. Buffers are named by their roots: the run's views of one root all agree.
   void planRegisters() {
     unsigned numRows = rows.size();
-    llvm::DenseSet<Value> inRegister, readFromMemory;
+    llvm::DenseSet<Value> inRegister, readFromMemory, storedOverRow;
     llvm::DenseSet<Operation *> members;
     for (Step &step : steps)
       members.insert(step.op);
@@ -195,6 +195,8 @@ private:
           readFromMemory.insert(rootOf(operand.get()));
       }
       for (OpOperand &init : step.op.getDpsInitsMutable()) {
+        if (!step.combiner && step.cols > 1)
+          storedOverRow.insert(rootOf(init.get())); // stored by the column loop
         if ((step.combiner || step.cols == 1) && onePerRow(init.get(), numRows))
           inRegister.insert(rootOf(init.get()));
         else
@@ -211,7 +213,8 @@ private:
     for (Step &step : steps)
       for (OpOperand &init : step.op.getDpsInitsMutable()) {
         Value root = rootOf(init.get());
-        if (root.getDefiningOp<memref::AllocOp>() && !readFromMemory.contains(root) && usedByRunOnly(root))
+        if (root.getDefiningOp<memref::AllocOp>() && !readFromMemory.contains(root) &&
+            !storedOverRow.contains(root) && usedByRunOnly(root))
           registerOnly.insert(root);
       }
   }

@@ -133,6 +133,42 @@ func.func @mean_and_centring(%x: memref<1x8x64xf32>, %mean: memref<1x8x1xf32>, %
 
 #row = affine_map<(d0, d1) -> (d0, d1)>
 #red = affine_map<(d0, d1) -> (d0)>
+
+// A scratch buffer stored over the row stays allocated even when nothing in the run
+// reads it back (only per-row values live in registers alone).
+// CHECK-LABEL: func @stored_scratch
+// CHECK: %[[D:.+]] = memref.alloc() : memref<4x64xf32>
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.+}}, %[[D]]
+// CHECK: memref.store %{{.+}}, %arg1
+// SERIAL-LABEL: func @stored_scratch
+func.func @stored_scratch(%x: memref<4x64xf32>, %y: memref<4x64xf32>) {
+  %m = memref.alloc() : memref<4xf32>
+  %d = memref.alloc() : memref<4x64xf32>
+  linalg.generic {indexing_maps = [#row, #red], iterator_types = ["parallel", "reduction"]} ins(%x : memref<4x64xf32>) outs(%m : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %0 = arith.addf %acc, %in : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#row, #red, #row], iterator_types = ["parallel", "parallel"]} ins(%x, %m : memref<4x64xf32>, memref<4xf32>) outs(%d : memref<4x64xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %0 = arith.subf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#row, #red, #row], iterator_types = ["parallel", "parallel"]} ins(%x, %m : memref<4x64xf32>, memref<4xf32>) outs(%y : memref<4x64xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %0 = arith.divf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  memref.dealloc %d : memref<4x64xf32>
+  memref.dealloc %m : memref<4xf32>
+  return
+}
+
+// -----
+
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#red = affine_map<(d0, d1) -> (d0)>
 #rev = affine_map<(d0, d1) -> (d1, d0)>
 
 // Not row kernels: a lone reduction (kiln-gpu-block-reductions' case), and a run whose
