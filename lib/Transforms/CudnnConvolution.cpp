@@ -38,16 +38,12 @@ std::optional<llvm::SmallDenseMap<unsigned, int64_t>> linearTerms(AffineExpr exp
   return terms;
 }
 
-/// Element strides and offset of a static strided f32 buffer of rank 4.
-std::optional<std::pair<SmallVector<int64_t>, int64_t>> stridesOf(Value buffer) {
+/// The layout of a static strided f32 buffer of rank 4.
+std::optional<kiln::StaticLayout> stridesOf(Value buffer) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (!type || type.getRank() != 4 || !type.hasStaticShape() || !type.getElementType().isF32() ||
-      failed(type.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset) ||
-      llvm::any_of(strides, ShapedType::isDynamic))
+  if (!type || type.getRank() != 4 || !type.hasStaticShape() || !type.getElementType().isF32())
     return std::nullopt;
-  return std::make_pair(strides, offset);
+  return kiln::staticLayoutOf(type);
 }
 
 /// A generic of one input whose body yields that input unchanged: a copy or broadcast.
@@ -169,7 +165,7 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   auto xShape = cast<MemRefType>(x.getType()).getShape(), wShape = cast<MemRefType>(w.getType()).getShape(),
        yShape = cast<MemRefType>(y.getType()).getShape();
   // cuDNN's filter is packed.
-  if (wLayout->first != SmallVector<int64_t>{wShape[1] * wShape[2] * wShape[3], wShape[2] * wShape[3], wShape[3], 1})
+  if (wLayout->strides != SmallVector<int64_t>{wShape[1] * wShape[2] * wShape[3], wShape[2] * wShape[3], wShape[3], 1})
     return std::nullopt;
   int64_t values[] = {xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3], yShape[2], yShape[3]};
   for (auto [field, value] : llvm::enumerate(values))
@@ -185,7 +181,7 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   f[KILN_CUDA_CONV_DILATION_H] = dilation[0];
   f[KILN_CUDA_CONV_DILATION_W] = dilation[1];
   f[KILN_CUDA_CONV_GROUPS] = 1;
-  llvm::copy(xLayout->first, f.begin() + KILN_CUDA_CONV_X_STRIDES);
+  llvm::copy(xLayout->strides, f.begin() + KILN_CUDA_CONV_X_STRIDES);
 
   // The output starts from zeros or from the bias broadcast along channels.
   auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
@@ -227,12 +223,12 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
       f[KILN_CUDA_CONV_RELU] = epilogue->relu;
       if (z) {
         f[KILN_CUDA_CONV_RESIDUAL] = 1;
-        llvm::copy(zLayout->first, f.begin() + KILN_CUDA_CONV_Z_STRIDES);
+        llvm::copy(zLayout->strides, f.begin() + KILN_CUDA_CONV_Z_STRIDES);
       }
       call.replaced.push_back(next);
     }
   }
-  llvm::copy(stridesOf(target)->first, f.begin() + KILN_CUDA_CONV_Y_STRIDES);
+  llvm::copy(stridesOf(target)->strides, f.begin() + KILN_CUDA_CONV_Y_STRIDES);
   call.operands = {x, w, target};
   if (bias)
     call.operands.push_back(bias);

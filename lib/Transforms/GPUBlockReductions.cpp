@@ -174,7 +174,7 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
     for (auto [d, iv] : llvm::zip(parallelDims, parallelIvs))
       ivs[d] = iv;
     SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs);
-    Value old = init ? evaluateAt(b, init, indices, {}).front()
+    Value old = init ? evaluateAt(b, init, indices).front()
                      : b.create<memref::LoadOp>(loc, out, indices).getResult();
     Value updated = combine(b, *combiner, old, total.getResult());
     b.create<memref::StoreOp>(loc, updated, out, indices);

@@ -47,20 +47,18 @@ std::optional<Access> accessOf(linalg::GenericOp op, OpOperand &operand, ArrayRe
   auto type = dyn_cast<MemRefType>(operand.get().getType());
   if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
     return std::nullopt;
-  SmallVector<int64_t> memStrides;
-  int64_t offset;
-  if (failed(type.getStridesAndOffset(memStrides, offset)) || ShapedType::isDynamic(offset) ||
-      llvm::any_of(memStrides, ShapedType::isDynamic))
+  auto layout = kiln::staticLayoutOf(type);
+  if (!layout)
     return std::nullopt;
   Access access{operand.get(), SmallVector<int64_t>(ranges.size(), 0),
-                SmallVector<bool>(ranges.size(), false), offset};
+                SmallVector<bool>(ranges.size(), false), layout->offset};
   // Loops of extent 1 are always at 0 (a 1x1 filter's window loops): o + k is o.
   AffineMap map = op.getMatchingIndexingMap(&operand);
   SmallVector<AffineExpr> zeros;
   for (auto [d, range] : llvm::enumerate(ranges))
     zeros.push_back(range == 1 ? getAffineConstantExpr(0, op.getContext()) : getAffineDimExpr(d, op.getContext()));
   map = simplifyAffineMap(map.replaceDimsAndSymbols(zeros, {}, map.getNumDims(), 0));
-  for (auto [expr, stride, size] : llvm::zip(map.getResults(), memStrides, type.getShape())) {
+  for (auto [expr, stride, size] : llvm::zip(map.getResults(), layout->strides, type.getShape())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
       unsigned d = dim.getPosition();
       if (access.varies[d])
@@ -372,14 +370,13 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     auto access = accessOf(epilogue, *operand, ranges);
     if (!access)
       return false;
-    auto outType = cast<MemRefType>(out.buffer.getType());
-    SmallVector<int64_t> outStrides;
-    int64_t outOffset;
-    if (failed(outType.getStridesAndOffset(outStrides, outOffset)))
+    auto outLayout = kiln::staticLayoutOf(cast<MemRefType>(out.buffer.getType()));
+    if (!outLayout)
       return false;
     for (unsigned d = 0; d < ranges.size(); ++d) {
-      bool inRows = ranges[d] != 1 && outStrides[d] < result.fields[KILN_CUDA_MATMUL_ROWS];
-      if (access->varies[d] != inRows || (inRows && access->strides[d] != outStrides[d]))
+      int64_t outStride = outLayout->strides[d];
+      bool inRows = ranges[d] != 1 && outStride < result.fields[KILN_CUDA_MATMUL_ROWS];
+      if (access->varies[d] != inRows || (inRows && access->strides[d] != outStride))
         return false;
     }
     return true;

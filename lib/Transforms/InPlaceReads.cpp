@@ -60,11 +60,8 @@ SmallVector<kiln::InPlaceRead> kiln::readCopiesInPlace(linalg::GenericOp op) {
     if (!copy)
       continue;
     Value source = copy.getDpsInputOperand(0)->get();
-    auto sourceType = cast<MemRefType>(source.getType());
-    SmallVector<int64_t> sourceStrides;
-    int64_t offset;
-    if (failed(sourceType.getStridesAndOffset(sourceStrides, offset)) || ShapedType::isDynamic(offset) ||
-        llvm::any_of(sourceStrides, ShapedType::isDynamic))
+    auto sourceLayout = staticLayoutOf(cast<MemRefType>(source.getType()));
+    if (!sourceLayout)
       continue;
     // out[d] = source[perm(d)]: the view's dimension k steps like the source dimension
     // that loop k indexes.
@@ -72,11 +69,11 @@ SmallVector<kiln::InPlaceRead> kiln::readCopiesInPlace(linalg::GenericOp op) {
     AffineMap perm = copy.getMatchingIndexingMap(copy.getDpsInputOperand(0));
     SmallVector<int64_t> strides(copiedType.getRank());
     for (auto [j, expr] : llvm::enumerate(perm.getResults()))
-      strides[cast<AffineDimExpr>(expr).getPosition()] = sourceStrides[j];
+      strides[cast<AffineDimExpr>(expr).getPosition()] = sourceLayout->strides[j];
     auto viewType = MemRefType::get(copiedType.getShape(), copiedType.getElementType(),
-                                    StridedLayoutAttr::get(op.getContext(), offset, strides));
+                                    StridedLayoutAttr::get(op.getContext(), sourceLayout->offset, strides));
     OpBuilder b(copy);
-    auto view = b.create<memref::ReinterpretCastOp>(copy.getLoc(), viewType, source, offset,
+    auto view = b.create<memref::ReinterpretCastOp>(copy.getLoc(), viewType, source, sourceLayout->offset,
                                                     copiedType.getShape(), strides);
     reads.push_back({in, in->get(), copy, view});
     in->set(view);

@@ -93,7 +93,7 @@ IRMapping kiln::evaluatePayload(OpBuilder &b, linalg::GenericOp generic, ArrayRe
 }
 
 SmallVector<Value> kiln::evaluateAt(OpBuilder &b, linalg::GenericOp generic, ArrayRef<Value> ivs,
-                                    const llvm::DenseMap<Value, Value> &known) {
+                                    const KnownValues &known) {
   Location loc = generic.getLoc();
   IRMapping mapping = evaluatePayload(b, generic, ivs, [&](OpOperand &operand) -> Value {
     if (auto it = known.find(operand.get()); it != known.end())

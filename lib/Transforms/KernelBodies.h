@@ -54,9 +54,10 @@ mlir::IRMapping evaluatePayload(mlir::OpBuilder &b, mlir::linalg::GenericOp gene
 
 /// The values `generic` yields at loop indices `ivs`: operands in `known` take those
 /// values, scalars are themselves, other buffers are loaded there.
+using KnownValues = llvm::DenseMap<mlir::Value, mlir::Value>;
 llvm::SmallVector<mlir::Value> evaluateAt(mlir::OpBuilder &b, mlir::linalg::GenericOp generic,
                                           llvm::ArrayRef<mlir::Value> ivs,
-                                          const llvm::DenseMap<mlir::Value, mlir::Value> &known);
+                                          const KnownValues &known = KnownValues());
 
 } // namespace kiln
 
