@@ -2,6 +2,7 @@
 #ifndef KILN_LIB_TRANSFORMS_BUFFERWALK_H
 #define KILN_LIB_TRANSFORMS_BUFFERWALK_H
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -25,6 +26,23 @@ inline mlir::Operation *neighbour(mlir::Operation *op, bool after) {
   while (next && mlir::isMemoryEffectFree(next) && next->getNumRegions() == 0)
     next = after ? next->getNextNode() : next->getPrevNode();
   return next;
+}
+
+/// Erases what a rewrite left of `buffer` once it stopped using it: its views that
+/// nothing uses, then `buffer` itself (a view or an allocation) with its deallocations
+/// when nothing else uses it. Returns whether `buffer` is gone.
+inline bool eraseIfUnused(mlir::Value buffer) {
+  for (mlir::Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+    if (auto view = llvm::dyn_cast<mlir::ViewLikeOpInterface>(user); view && view.getViewSource() == buffer)
+      eraseIfUnused(view->getResult(0));
+  mlir::Operation *def = buffer.getDefiningOp();
+  if (!def || !llvm::isa<mlir::memref::AllocOp, mlir::ViewLikeOpInterface>(def) ||
+      !llvm::all_of(buffer.getUsers(), [](mlir::Operation *user) { return llvm::isa<mlir::memref::DeallocOp>(user); }))
+    return false;
+  for (mlir::Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+    user->erase();
+  def->erase();
+  return true;
 }
 
 /// Element strides and offset of a strided buffer, all known at compile time.

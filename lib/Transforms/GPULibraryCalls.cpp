@@ -415,35 +415,17 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     symbols.insert(callee);
     OpBuilder b(call.replaced.back()->getNextNode());
     b.create<func::CallOp>(loc, callee, call.operands);
-    // The buffers (and views) the replaced ops used, to erase those left unused.
-    SetVector<Operation *> defs;
+    // The buffers the replaced ops used (the product's scratch output, a padded copy
+    // of the input), to erase those and their views left unused.
+    SetVector<Value> roots;
     for (Operation *replaced : call.replaced)
       for (Value operand : replaced->getOperands())
-        if (Operation *def = operand.getDefiningOp(); def && isa<MemRefType>(operand.getType()))
-          defs.insert(def);
+        if (isa<MemRefType>(operand.getType()))
+          roots.insert(kiln::rootOf(operand));
     for (Operation *replaced : llvm::reverse(call.replaced))
       replaced->erase();
-    // The product's scratch output, a padded copy of the input, views of them.
-    DenseSet<Operation *> erased;
-    std::function<void(Operation *)> eraseIfUnused = [&](Operation *def) {
-      if (erased.contains(def))
-        return;
-      if (isa<ViewLikeOpInterface>(def) && def->use_empty()) {
-        Operation *source = def->getOperand(0).getDefiningOp();
-        erased.insert(def);
-        def->erase();
-        if (source)
-          eraseIfUnused(source);
-      } else if (isa<memref::AllocOp>(def) &&
-                 llvm::all_of(def->getUsers(), [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
-        for (Operation *user : llvm::make_early_inc_range(def->getUsers()))
-          user->erase();
-        erased.insert(def);
-        def->erase();
-      }
-    };
-    for (Operation *def : defs)
-      eraseIfUnused(def);
+    for (Value root : roots)
+      kiln::eraseIfUnused(root);
   }
 
   static int64_t offsetOf(Value buffer) {

@@ -337,13 +337,8 @@ private:
   void eraseReplaced() {
     for (Step &step : steps)
       step.op.erase();
-    std::function<void(Operation *)> eraseWithUsers = [&](Operation *op) {
-      for (Operation *user : llvm::make_early_inc_range(op->getUsers()))
-        eraseWithUsers(user); // views and deallocs
-      op->erase();
-    };
     for (Value root : registerOnly)
-      eraseWithUsers(root.getDefiningOp());
+      eraseIfUnused(root);
   }
 
   SmallVector<Step> steps;

@@ -91,9 +91,6 @@ void kiln::undoInPlaceReads(ArrayRef<InPlaceRead> reads) {
 void kiln::dropCopies(ArrayRef<InPlaceRead> reads) {
   for (const InPlaceRead &read : reads) {
     read.copy->erase();
-    Operation *alloc = read.copied.getDefiningOp();
-    for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-      user->erase(); // deallocs: the product now reads the view
-    alloc->erase();
+    eraseIfUnused(read.copied); // the product now reads the view
   }
 }
