@@ -23,8 +23,9 @@ bool isElementwise(Operation *op) {
 
 bool isContraction(Operation *op) { return isa<MatMulOp, ConvOp>(op); }
 
-/// Reductions whose results elementwise consumers may take in, with the reduction's
-/// own producers (layer norm's mean and variance with the centring and normalization).
+/// The reduce ops: region roots, and (with reduction-consumers) producers that
+/// elementwise consumers take in, as layer norm's mean and variance with the centring
+/// and normalization.
 bool isReduction(Operation *op) {
   return isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(op);
 }
@@ -38,9 +39,8 @@ bool staysOutside(Operation *op) { return isa<ConstantOp, ReshapeOp>(op); }
 /// matmul or convolution as their anchor; transposes take the slices and reshapes
 /// they read through (a fused QKV projection's per-head Q, K, V).
 bool canGrow(Operation *root) {
-  return isElementwise(root) || isContraction(root) || isa<TransposeOp>(root) ||
-         isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, SoftmaxOp,
-             GlobalAvgPoolOp>(root);
+  return isElementwise(root) || isContraction(root) || isReduction(root) ||
+         isa<TransposeOp, SoftmaxOp, GlobalAvgPoolOp>(root);
 }
 
 /// Small constants are cloned into regions so that their values are visible to the

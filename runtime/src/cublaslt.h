@@ -1,7 +1,7 @@
 /* The runtime's use of cuBLASLt for the matmuls a CUDA artifact hands to it
  * (runtime/include/kiln/cuda_library.h). libcublasLt is opened with dlopen when such an
  * artifact loads, so the runtime builds and loads everything else without it; the
- * slice of its API used here is declared below with cublasLt.h's types and values. */
+ * slice of its API used here is declared in cublaslt.c with cublasLt.h's types and values. */
 #ifndef KILN_RUNTIME_CUBLASLT_H_
 #define KILN_RUNTIME_CUBLASLT_H_
 
