@@ -37,7 +37,8 @@ bool staysOutside(Operation *op) { return isa<ConstantOp, ReshapeOp>(op); }
 /// Roots through which a region may grow into producers: elementwise chains,
 /// reductions and softmax take elementwise prologues; elementwise chains also take one
 /// matmul or convolution as their anchor; transposes take the slices and reshapes
-/// they read through (a fused QKV projection's per-head Q, K, V).
+/// they read through (a fused QKV projection's per-head Q, K, V) and the matmul they
+/// permute.
 bool canGrow(Operation *root) {
   return isElementwise(root) || isContraction(root) || isReduction(root) ||
          isa<TransposeOp, SoftmaxOp, GlobalAvgPoolOp>(root);
@@ -82,7 +83,11 @@ SmallVector<Operation *> collectGroup(Operation *root, const DenseSet<Operation 
                                 (isa<TransposeOp>(producer) && isa<MatMulOp>(op)));
       if (isContraction(op) && !view)
         continue;
-      bool anchor = isContraction(producer) && !haveContraction && isElementwise(op);
+      // Elementwise ops take one matmul or convolution in as their anchor; with views,
+      // a transpose takes in the matmul it permutes, which cuBLASLt then writes through
+      // the transpose's strides where they fit (attention heads put back side by side).
+      bool anchor = isContraction(producer) && !haveContraction &&
+                    (isElementwise(op) || (takeViews && isa<TransposeOp>(op) && isa<MatMulOp>(producer)));
       if (!elementwise && !reduction && !view && !anchor)
         continue;
       if (!llvm::all_of(producer->getUsers(), [&](Operation *u) { return group.contains(u); }))

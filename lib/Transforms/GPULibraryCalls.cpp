@@ -148,16 +148,19 @@ struct KilnGPULibraryCalls : kiln::impl::KilnGPULibraryCallsBase<KilnGPULibraryC
     for (auto [op, cudnn] : chosen) {
       std::optional<Matmul> matmul;
       if (!cudnn) {
-        // Operands laid out by a transpose are read in place where the strides fit
-        // (attention heads at batch 1); otherwise the copy stays.
-        SmallVector<kiln::InPlaceRead> reads = kiln::readCopiesInPlace(op);
+        // Operands a transpose lays out, or that one puts back, are read or written
+        // in place where the strides fit (attention heads at batch 1). Where they do
+        // not, the copies stay, the last tried first.
+        SmallVector<kiln::InPlaceCopy> copies = kiln::readCopiesInPlace(op);
+        if (auto write = kiln::writeCopyInPlace(op))
+          copies.push_back(*write);
         matmul = match(op);
-        if (matmul) {
-          kiln::dropCopies(reads);
-        } else if (!reads.empty()) {
-          kiln::undoInPlaceReads(reads);
+        while (!matmul && !copies.empty()) {
+          kiln::undoInPlaceCopy(copies.pop_back_val());
           matmul = match(op);
         }
+        if (matmul)
+          kiln::dropCopies(copies);
       }
       std::optional<kiln::LibraryCall> conv = cudnn ? kiln::matchCudnnConvolution(op) : std::nullopt;
       if (!matmul && !conv) {

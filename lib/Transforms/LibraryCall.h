@@ -30,22 +30,27 @@ struct Epilogue {
   llvm::SmallVector<mlir::OpOperand *, 2> addends;
 };
 
-/// A product's input that a copy only permuting its source wrote (a transpose of
-/// attention heads, read through slices and reshapes), pointed at a strided view of
-/// that source instead, so the library reads the source in place.
-struct InPlaceRead {
-  mlir::OpOperand *operand;
-  mlir::Value copied; // the buffer the copy wrote
+/// A product's operand that a copy only permuting its elements stood between: an
+/// input the copy wrote from its source (a transpose of attention heads, read through
+/// slices and reshapes), or the output the copy then wrote into its target (the heads
+/// put back side by side). The product uses a strided view of the source or target
+/// instead, which a library reads or writes with its own strides.
+struct InPlaceCopy {
+  llvm::SmallVector<mlir::OpOperand *, 2> uses; // pointed at the view
+  mlir::Value copied;                           // the buffer between product and copy
   mlir::linalg::GenericOp copy;
   mlir::Operation *view;
 };
 
-/// Points each such input of `op` at a view of its copy's source.
-llvm::SmallVector<InPlaceRead> readCopiesInPlace(mlir::linalg::GenericOp op);
-/// Puts the copies' buffers back, when the library cannot take the views.
-void undoInPlaceReads(llvm::ArrayRef<InPlaceRead> reads);
-/// Erases the copies, no longer read, with their buffers.
-void dropCopies(llvm::ArrayRef<InPlaceRead> reads);
+/// Points each input of `op` that a permuting copy wrote at a view of its source.
+llvm::SmallVector<InPlaceCopy> readCopiesInPlace(mlir::linalg::GenericOp op);
+/// Points `op`'s output, and the fill before `op`, at a view of the target of the
+/// permuting copy that alone reads it.
+std::optional<InPlaceCopy> writeCopyInPlace(mlir::linalg::GenericOp op);
+/// Puts the copy's buffer back, when the library cannot take the view.
+void undoInPlaceCopy(const InPlaceCopy &copy);
+/// Erases the copies, no longer needed, with their buffers.
+void dropCopies(llvm::ArrayRef<InPlaceCopy> copies);
 
 bool isZero(mlir::Value value);
 

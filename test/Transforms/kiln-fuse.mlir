@@ -182,3 +182,50 @@ func.func @heads_product(%qkv: tensor<1x16x96xf32>) -> tensor<1x4x16x16xf32> {
   %s = kiln.matmul %qt, %kt : (tensor<1x4x16x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x16x16xf32>
   return %s : tensor<1x4x16x16xf32>
 }
+
+// -----
+
+// With views, a transpose takes in the matmul it permutes (the heads put back side by
+// side), so kiln-gpu-library-calls can have cuBLASLt write through its strides; the
+// reshape after it stays outside. Without, they are regions of their own.
+// CHECK-LABEL: func @heads_put_back
+// CHECK: kiln.fusion
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.matmul
+// CHECK-NEXT: kiln.yield
+// CHECK: kiln.fusion
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: kiln.transpose
+// CHECK-NEXT: kiln.yield
+// VIEWS-LABEL: func @heads_put_back
+// VIEWS: kiln.fusion
+// VIEWS-NEXT: ^bb0
+// VIEWS-NEXT: kiln.matmul
+// VIEWS-NEXT: kiln.transpose
+// VIEWS-NEXT: kiln.yield
+// VIEWS-NOT: kiln.fusion
+// VIEWS: kiln.reshape
+func.func @heads_put_back(%p: tensor<1x4x16x16xf32>, %v: tensor<1x4x16x8xf32>) -> tensor<1x16x32xf32> {
+  %o = kiln.matmul %p, %v : (tensor<1x4x16x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %t = kiln.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x4x16x8xf32>) -> tensor<1x16x4x8xf32>
+  %c = kiln.reshape %t : tensor<1x16x4x8xf32> -> tensor<1x16x32xf32>
+  return %c : tensor<1x16x32xf32>
+}
+
+// -----
+
+// A matmul whose result is also used elsewhere stays a region of its own.
+// VIEWS-LABEL: func @product_used_twice
+// VIEWS: kiln.fusion
+// VIEWS-NEXT: ^bb0
+// VIEWS-NEXT: kiln.matmul
+// VIEWS-NEXT: kiln.yield
+// VIEWS: kiln.fusion
+// VIEWS-NEXT: ^bb0
+// VIEWS-NEXT: kiln.transpose
+// VIEWS-NEXT: kiln.yield
+func.func @product_used_twice(%p: tensor<1x4x16x16xf32>, %v: tensor<1x4x16x8xf32>) -> (tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>) {
+  %o = kiln.matmul %p, %v : (tensor<1x4x16x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %t = kiln.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x4x16x8xf32>) -> tensor<1x16x4x8xf32>
+  return %t, %o : tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>
+}

@@ -310,10 +310,73 @@ func.func @heads_copied(%qkv: memref<2x8x96xf32>, %p: memref<2x4x8x8xf32>, %o: m
   return
 }
 
+// The product of attention heads put back side by side by a transpose: at batch 1
+// cuBLASLt writes the copy's target in place through a strided view (leading dimension
+// 32, batch stride 8 per head), and the zero fill, the scratch buffer and the copy go;
+// at batch 2 the copy stays and the product writes the scratch buffer.
+// CHECK-LABEL: func @put_back_in_place
+// CHECK-SAME: %[[C:[a-z0-9]+]]: memref<1x8x4x8xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK: %[[V:.+]] = memref.reinterpret_cast %[[C]] to offset: [0], sizes: [1, 4, 8, 8], strides: [256, 8, 32, 1]
+// CHECK-NEXT: call @[[PUTBACK:kiln_cublaslt_matmul[_0-9]*]](%{{.+}}, %{{.+}}, %[[V]], %[[V]])
+// CHECK-NEXT: return
+// CHECK-LABEL: func @put_back_copied
+// CHECK: %[[O:.+]] = memref.alloc() : memref<2x4x8x8xf32>
+// CHECK-NOT: reinterpret_cast
+// CHECK: call @kiln_cublaslt_matmul{{[_0-9]*}}(%{{.+}}, %{{.+}}, %[[O]], %[[O]])
+// CHECK-NEXT: linalg.generic {{.*}} ins(%[[O]]
+func.func @put_back_in_place(%p: memref<1x4x8x8xf32>, %v: memref<1x4x8x8xf32>, %c: memref<1x8x4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %o = memref.alloc() : memref<1x4x8x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, n) -> ()>, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%zero : f32) outs(%o : memref<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<1x4x8x8xf32>, memref<1x4x8x8xf32>) outs(%o : memref<1x4x8x8xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %w: f32, %s: f32):
+    %m = arith.mulf %u, %w : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#qkv_heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : memref<1x4x8x8xf32>) outs(%c : memref<1x8x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.dealloc %o : memref<1x4x8x8xf32>
+  return
+}
+func.func @put_back_copied(%p: memref<2x4x8x8xf32>, %v: memref<2x4x8x8xf32>, %c: memref<2x8x4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %o = memref.alloc() : memref<2x4x8x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, n) -> ()>, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%zero : f32) outs(%o : memref<2x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<2x4x8x8xf32>, memref<2x4x8x8xf32>) outs(%o : memref<2x4x8x8xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %w: f32, %s: f32):
+    %m = arith.mulf %u, %w : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#qkv_heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : memref<2x4x8x8xf32>) outs(%c : memref<2x8x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.dealloc %o : memref<2x4x8x8xf32>
+  return
+}
+
 //                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
 // CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[CONV]]({{.*}}) attributes {kiln.cublaslt = array<i64: 30, 8, 16, 2, 0, 0, 30, 16, 30, 30, 480, 0, 240, 240, 0, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[HEADS]]({{.*}}) attributes {kiln.cublaslt = array<i64: 128, 128, 64, 12, 0, 0, 128, 64, 128, 128, 8192, 8192, 16384, 16384, 0, 1, 256, 256, 256, 256>}
+// CHECK-DAG: func.func private @[[PUTBACK]]({{.*}}) attributes {kiln.cublaslt = array<i64: 8, 8, 8, 4, 0, 0, 8, 8, 32, 32, 64, 64, 8, 8, 0, 0, 256, 256, 256, 256>}
 //                                                  N  C  H  W  K  R  S  P  Q  pad  stride dil  g  x strides      y strides    z strides   relu bias z
 // CHECK-DAG: func.func private @[[CUDNN]]({{.*}}) attributes {kiln.cudnn = array<i64: 2, 4, 6, 6, 8, 3, 3, 3, 3, 1, 1, 2, 2, 1, 1, 1, 144, 36, 6, 1, 72, 9, 3, 1, 72, 9, 3, 1, 1, 1, 1>}

@@ -44,14 +44,18 @@ def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
     which kiln-gpu-row-kernels makes one kernel.
 
     With `view-producers`, a transpose takes in the slices and reshapes it reads
-    through (views once bufferized): a fused QKV projection's Q, K and V heads are one
-    copy each from the projection's output, not a slice copy and a transpose.
+    through (views once bufferized) and the matmul it permutes, and a matmul the
+    transposes it reads: a fused QKV projection's Q, K and V heads are one copy each
+    from the projection's output, not a slice copy and a transpose, and
+    kiln-gpu-library-calls can turn those copies and the one putting the context's
+    heads back side by side into cuBLASLt strides.
   }];
   let options = [
     Option<"reductionConsumers", "reduction-consumers", "bool", /*default=*/"false",
            "Elementwise ops take in the reductions they consume">,
     Option<"viewProducers", "view-producers", "bool", /*default=*/"false",
-           "Transposes take in the slices and reshapes they read through">
+           "Transposes take in the slices and reshapes they read through and the matmul "
+           "they permute; matmuls the transposes they read">
   ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
@@ -213,7 +217,14 @@ def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
     merge with the fusion's epilogue; otherwise the output is accumulated onto
     (beta = 1). Without such a moved init, an elementwise bias along the output's
     rows and a ReLU right after, in place or into another buffer, become cuBLASLt's
-    epilogue writing that buffer. A contraction that does not fit is marked `"thread_per_output"` and
+    epilogue writing that buffer. An input that a copy only permuting elements wrote,
+    and an output that such a copy alone reads, are tried as strided views
+    (`memref.reinterpret_cast`) of the copy's source or target: where cuBLASLt's layout
+    takes them, the copy and its buffer go (attention heads read out of a fused QKV
+    projection and written back side by side at batch 1); views that do not fit are
+    undone, the last tried first. Convolutions marked `"cudnn"` become
+    `@kiln_cudnn_conv*` calls (`kiln.cudnn`) with the padding, bias, ReLU and residual
+    add taken in. A contraction that does not fit is marked `"thread_per_output"` and
     generated as usual. The CUDA host program turns each call into a library step.
 
     ```mlir
@@ -292,7 +303,9 @@ def KilnForwardOutputBuffers : Pass<"kiln-forward-output-buffers", "mlir::func::
     end. When the buffer has the output's type, is used only before the copy and the
     output parameter is used by nothing else, the buffer is replaced by the output
     parameter and the copy disappears: one full pass over each output less per run
-    (a kernel launch on the GPU, a memcpy on the CPU).
+    (a kernel launch on the GPU, a memcpy on the CPU). A buffer copied through one
+    reshape (a model output that is a Reshape of a computed tensor) becomes the output
+    parameter reshaped the other way.
 
     ```mlir
     %a = memref.alloc() : memref<8x256xf32>
