@@ -372,6 +372,43 @@ func.func @put_back_copied(%p: memref<2x4x8x8xf32>, %v: memref<2x4x8x8xf32>, %c:
   return
 }
 
+// The copy's target is read between the product and the copy (its old contents): it
+// cannot be written early, so the copy stays.
+// CHECK-LABEL: func @put_back_target_read
+// CHECK: %[[O:.+]] = memref.alloc() : memref<1x4x8x8xf32>
+// CHECK-NOT: reinterpret_cast
+// CHECK: call @kiln_cublaslt_matmul{{[_0-9]*}}(%{{.+}}, %{{.+}}, %[[O]], %[[O]])
+// CHECK: linalg.generic {{.*}} ins(%[[C:[a-z0-9]+]] : memref<1x8x4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[O]] : memref<1x4x8x8xf32>) outs(%[[C]]
+func.func @put_back_target_read(%p: memref<1x4x8x8xf32>, %v: memref<1x4x8x8xf32>, %c: memref<1x8x4x8xf32>, %old: memref<1x8x4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %o = memref.alloc() : memref<1x4x8x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, h, m, n) -> ()>, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%zero : f32) outs(%o : memref<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<1x4x8x8xf32>, memref<1x4x8x8xf32>) outs(%o : memref<1x4x8x8xf32>) attrs = {kiln.gpu_kernel = "cublaslt"} {
+  ^bb0(%u: f32, %w: f32, %s: f32):
+    %m = arith.mulf %u, %w : f32
+    %t = arith.addf %s, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%c : memref<1x8x4x8xf32>) outs(%old : memref<1x8x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#qkv_heads, #heads], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : memref<1x4x8x8xf32>) outs(%c : memref<1x8x4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  memref.dealloc %o : memref<1x4x8x8xf32>
+  return
+}
+
 //                                              rows cols depth batch tA tB  lda ldb ldc ldd  strides (A B C D)     epi beta align
 // CHECK-DAG: func.func private @[[DENSE]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 0, 0, 256, 64, 256, 256, 0, 0, 0, 0, 3, 0, 256, 256, 256, 256>}
 // CHECK-DAG: func.func private @[[TRANSPOSED]]({{.*}}) attributes {kiln.cublaslt = array<i64: 256, 8, 64, 1, 1, 0, 64, 64, 256, 256, 0, 0, 0, 0, 0, 1, 256, 256, 256, 256>}
