@@ -152,9 +152,7 @@ struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBl
           [&](OpOperand &operand) -> Value {
             if (op.isDpsInit(&operand))
               return {}; // the accumulator: only the combiner, which is not cloned, reads it
-            if (!isa<ShapedType>(operand.get().getType()))
-              return operand.get();
-            return loadAt(b, loc, operand.get(), op.getMatchingIndexingMap(&operand), ivs);
+            return operandAt(b, op, operand, ivs);
           },
           {combiner->op});
       Value folded = combine(b, *combiner, loop.getRegionIterArgs()[0],

@@ -228,7 +228,7 @@ private:
       return it->second;
     touchedMemory = true;
     scalarLoaded = true;
-    return loadAt(b, op.getLoc(), v, op.getMatchingIndexingMap(&operand), ivs);
+    return operandAt(b, op, operand, ivs);
   }
 
   /// The loop indices of `step` at column `linear` (or the row alone for cols == 1).

@@ -70,6 +70,12 @@ Value kiln::loadAt(OpBuilder &b, Location loc, Value operand, AffineMap map, Arr
   return b.create<memref::LoadOp>(loc, operand, indicesAt(b, loc, map, ivs));
 }
 
+Value kiln::operandAt(OpBuilder &b, linalg::GenericOp generic, OpOperand &operand, ArrayRef<Value> ivs) {
+  if (!isa<ShapedType>(operand.get().getType()))
+    return operand.get();
+  return loadAt(b, generic.getLoc(), operand.get(), generic.getMatchingIndexingMap(&operand), ivs);
+}
+
 IRMapping kiln::evaluatePayload(OpBuilder &b, linalg::GenericOp generic, ArrayRef<Value> ivs,
                                 const OperandValue &valueOf, ArrayRef<Operation *> skip) {
   Block &body = generic.getRegion().front();
@@ -94,13 +100,10 @@ IRMapping kiln::evaluatePayload(OpBuilder &b, linalg::GenericOp generic, ArrayRe
 
 SmallVector<Value> kiln::evaluateAt(OpBuilder &b, linalg::GenericOp generic, ArrayRef<Value> ivs,
                                     const KnownValues &known) {
-  Location loc = generic.getLoc();
   IRMapping mapping = evaluatePayload(b, generic, ivs, [&](OpOperand &operand) -> Value {
     if (auto it = known.find(operand.get()); it != known.end())
       return it->second;
-    if (!isa<ShapedType>(operand.get().getType()))
-      return operand.get();
-    return loadAt(b, loc, operand.get(), generic.getMatchingIndexingMap(&operand), ivs);
+    return operandAt(b, generic, operand, ivs);
   });
   SmallVector<Value> results;
   for (Value result : generic.getRegion().front().getTerminator()->getOperands())

@@ -42,6 +42,11 @@ llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value loadAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value operand, mlir::AffineMap map,
                    llvm::ArrayRef<mlir::Value> ivs);
 
+/// `operand`'s element at `generic`'s loop indices `ivs`: a scalar is itself, a
+/// buffer's element is loaded.
+mlir::Value operandAt(mlir::OpBuilder &b, mlir::linalg::GenericOp generic, mlir::OpOperand &operand,
+                      llvm::ArrayRef<mlir::Value> ivs);
+
 /// The value of one operand of a generic at the point being evaluated.
 using OperandValue = std::function<mlir::Value(mlir::OpOperand &)>;
 
