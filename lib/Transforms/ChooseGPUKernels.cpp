@@ -68,15 +68,14 @@ bool fitsLibrary(kiln::MatMulOp matmul) {
   return true;
 }
 
-/// Whether cuDNN can take `conv` as it stands: 2-D, f32, static, ungrouped, its input
-/// and weight entering its fusion unchanged (padding, bias, ReLU and a residual add
+/// Whether cuDNN can take `conv` as it stands: 2-D, f32, static, its input and weight
+/// entering its fusion unchanged (padding, bias, ReLU and a residual add
 /// are cuDNN's own; see kiln-gpu-library-calls).
 bool fitsCudnn(kiln::ConvOp conv) {
   auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
   auto output = cast<ShapedType>(conv.getOutput().getType());
   if (!input.hasStaticShape() || !weight.hasStaticShape() || !output.hasStaticShape() ||
-      input.getRank() != 4 || !input.getElementType().isF32() || !weight.getElementType().isF32() ||
-      conv.getGroups() != 1)
+      input.getRank() != 4 || !input.getElementType().isF32() || !weight.getElementType().isF32())
     return false;
   if (isa<kiln::FusionOp>(conv->getParentOp()) &&
       (!isa<BlockArgument>(conv.getInput()) || !isa<BlockArgument>(conv.getWeight())))
@@ -118,6 +117,11 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
     // Below this a generated kernel, with the fusion's epilogue in registers, costs
     // about the launch either way.
     constexpr int64_t kLibraryWork = 65536;
+    // An output summing fewer products than this (a depthwise 3x3 filter sums 9) is
+    // bound by memory, not arithmetic: a library's tiling has nothing to reuse, and a
+    // generated kernel moves the same bytes with the fusion's whole epilogue in
+    // registers (a depthwise convolution's ReLU6, which cuDNN's fused call lacks).
+    constexpr int64_t kShortReduction = 32;
     getOperation().walk([&](Operation *op) {
       bool forced = false;
       int64_t outputs = -1, reduced = -1;
@@ -145,7 +149,7 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
       if (outputs < 0 || reduced < 0)
         return;
       StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
-      if (!library.empty() && (forced || outputs * reduced >= kLibraryWork))
+      if (!library.empty() && (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction)))
         kernel = library;
       op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));
     });

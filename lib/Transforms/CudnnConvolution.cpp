@@ -38,12 +38,30 @@ std::optional<llvm::SmallDenseMap<unsigned, int64_t>> linearTerms(AffineExpr exp
   return terms;
 }
 
-/// The layout of a static strided f32 buffer of rank 4.
-std::optional<kiln::StaticLayout> stridesOf(Value buffer) {
+/// A static f32 buffer as one of cuDNN's 4-D tensors: its shape and strides. A
+/// grouped convolution's generic splits the groups off the channels (x and y
+/// [N, G, C/G, H, W], the filter [G, K/G, C/G, R, S]); `groupDim` then names the group
+/// dimension, which must run on into the next so the two read as one.
+struct Tensor4d {
+  SmallVector<int64_t> shape, strides;
+};
+std::optional<Tensor4d> tensor4dOf(Value buffer, std::optional<unsigned> groupDim) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
-  if (!type || type.getRank() != 4 || !type.hasStaticShape() || !type.getElementType().isF32())
+  if (!type || type.getRank() != (groupDim ? 5 : 4) || !type.hasStaticShape() || !type.getElementType().isF32())
     return std::nullopt;
-  return kiln::staticLayoutOf(type);
+  std::optional<kiln::StaticLayout> layout = kiln::staticLayoutOf(type);
+  if (!layout)
+    return std::nullopt;
+  Tensor4d tensor{llvm::to_vector(type.getShape()), layout->strides};
+  if (groupDim) {
+    unsigned g = *groupDim;
+    if (tensor.strides[g] != tensor.shape[g + 1] * tensor.strides[g + 1])
+      return std::nullopt;
+    tensor.shape[g + 1] *= tensor.shape[g];
+    tensor.shape.erase(tensor.shape.begin() + g);
+    tensor.strides.erase(tensor.strides.begin() + g);
+  }
+  return tensor;
 }
 
 /// A generic of one input whose body yields that input unchanged: a copy or broadcast.
@@ -78,21 +96,23 @@ std::optional<PaddedInput> matchPadded(Value buffer, Operation *reader) {
     }
     auto window = dyn_cast<memref::SubViewOp>(user);
     if (!window || copy || !window.hasUnitStride() || !window->hasOneUse() ||
-        llvm::any_of(window.getStaticOffsets(), ShapedType::isDynamic) ||
-        window.getType().getRank() != 4)
+        llvm::any_of(window.getStaticOffsets(), ShapedType::isDynamic) || window.getType().getRank() < 2)
       return std::nullopt;
     auto generic = dyn_cast<linalg::GenericOp>(*window->getUsers().begin());
     if (!kiln::writesWhole(generic, window) || !yieldsItsInput(generic) ||
         !generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)).isIdentity())
       return std::nullopt;
+    // Padded along the last two (spatial) dimensions only.
     ArrayRef<int64_t> offsets = window.getStaticOffsets();
     auto whole = alloc.getType().getShape(), inner = window.getType().getShape();
-    if (offsets[0] != 0 || offsets[1] != 0 || inner[0] != whole[0] || inner[1] != whole[1])
+    unsigned spatial = offsets.size() - 2;
+    if (llvm::any_of(offsets.take_front(spatial), [](int64_t offset) { return offset != 0; }) ||
+        inner.take_front(spatial) != whole.take_front(spatial))
       return std::nullopt;
     copy = generic;
     padded.source = generic.getDpsInputOperand(0)->get();
-    padded.padH = offsets[2];
-    padded.padW = offsets[3];
+    padded.padH = offsets[spatial];
+    padded.padW = offsets[spatial + 1];
   }
   if (!fill || !copy)
     return std::nullopt;
@@ -108,33 +128,68 @@ int64_t outputExtent(int64_t in, int64_t pad, int64_t filter, int64_t stride, in
 } // namespace
 
 std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 7 || !isMultiplyAdd(op))
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !isMultiplyAdd(op))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   OpOperand *input = op.getDpsInputOperand(0), *weight = op.getDpsInputOperand(1), *output = op.getDpsInitOperand(0);
   AffineMap xMap = op.getMatchingIndexingMap(input), wMap = op.getMatchingIndexingMap(weight),
             yMap = op.getMatchingIndexingMap(output);
-  // y[n, k, p, q] += x[n, c, p*sh + r*dh, q*sw + s*dw] * w[k, c, r, s]
-  if (!yMap.isProjectedPermutation() || yMap.getNumResults() != 4 || !wMap.isProjectedPermutation() ||
-      wMap.getNumResults() != 4 || xMap.getNumResults() != 4)
+  // KilnToLinalg's three forms (loops n, [g,] k, p, q, [c,] r, s):
+  //   ungrouped  y[n, k, p, q]    += x[n, c, p*sh + r*dh, q*sw + s*dw]    * w[k, c, r, s]
+  //   grouped    y[n, g, k, p, q] += x[n, g, c, p*sh + r*dh, q*sw + s*dw] * w[g, k, c, r, s]
+  //   depthwise  y[n, k, p, q]    += x[n, k floordiv m, p*sh + r*dh, ...] * w[k, 0, r, s]
+  unsigned rank = yMap.getNumResults();
+  if ((rank != 4 && rank != 5) || !yMap.isProjectedPermutation() || xMap.getNumResults() != rank ||
+      wMap.getNumResults() != rank)
     return std::nullopt;
-  unsigned n = yMap.getDimPosition(0), k = yMap.getDimPosition(1), p = yMap.getDimPosition(2),
-           q = yMap.getDimPosition(3), c = wMap.getDimPosition(1), r = wMap.getDimPosition(2),
-           s = wMap.getDimPosition(3);
-  if (wMap.getDimPosition(0) != k || !isa<AffineDimExpr>(xMap.getResult(0)) || xMap.getDimPosition(0) != n ||
-      !isa<AffineDimExpr>(xMap.getResult(1)) || xMap.getDimPosition(1) != c)
+  bool split = rank == 5;
+  std::optional<unsigned> xyGroupDim, wGroupDim;
+  if (split) {
+    xyGroupDim = 1;
+    wGroupDim = 0;
+  }
+  auto dimAt = [](AffineMap map, unsigned i) -> std::optional<unsigned> {
+    if (auto dim = dyn_cast<AffineDimExpr>(map.getResult(i)))
+      return dim.getPosition();
     return std::nullopt;
+  };
+  unsigned n = yMap.getDimPosition(0), k = yMap.getDimPosition(rank - 3), p = yMap.getDimPosition(rank - 2),
+           q = yMap.getDimPosition(rank - 1);
+  std::optional<unsigned> r = dimAt(wMap, rank - 2), s = dimAt(wMap, rank - 1);
+  if (!r || !s || dimAt(wMap, rank - 4) != k || dimAt(xMap, 0) != n ||
+      (split && (dimAt(xMap, 1) != yMap.getDimPosition(1) || dimAt(wMap, 0) != yMap.getDimPosition(1))))
+    return std::nullopt;
+  // The channel a filter tap reads: a reduced loop c, or for a depthwise filter (one
+  // input channel per filter) the filter's own input channel k floordiv m.
+  AffineExpr xChannel = xMap.getResult(rank - 3), wChannel = wMap.getResult(rank - 3);
+  int64_t multiplier = 0; // filters per input channel when depthwise
+  SmallVector<unsigned> reduced = {*r, *s};
+  if (auto zero = dyn_cast<AffineConstantExpr>(wChannel); zero && zero.getValue() == 0 && !split) {
+    auto divided = dyn_cast<AffineBinaryOpExpr>(xChannel);
+    if (dimAt(xMap, rank - 3) == k) {
+      multiplier = 1;
+    } else if (divided && divided.getKind() == AffineExprKind::FloorDiv && divided.getLHS() == getAffineDimExpr(k, op.getContext()) &&
+               isa<AffineConstantExpr>(divided.getRHS())) {
+      multiplier = cast<AffineConstantExpr>(divided.getRHS()).getValue();
+    } else {
+      return std::nullopt;
+    }
+  } else {
+    std::optional<unsigned> c = dimAt(wMap, rank - 3);
+    if (!c || dimAt(xMap, rank - 3) != c)
+      return std::nullopt;
+    reduced.push_back(*c);
+  }
   auto iterators = op.getIteratorTypesArray();
-  for (unsigned d : {c, r, s})
+  for (unsigned d : reduced)
     if (iterators[d] != utils::IteratorType::reduction)
       return std::nullopt;
   // Window rows: p * stride + r * dilation; a dimension of extent 1 may have lost its
   // term to simplification, and its factor does not matter.
   int64_t stride[2], dilation[2];
-  unsigned outers[] = {p, q}, windows[] = {r, s};
+  unsigned outers[] = {p, q}, windows[] = {*r, *s};
   for (auto [i, outer, window] : llvm::enumerate(outers, windows)) {
-    auto terms = linearTerms(xMap.getResult(2 + i));
+    auto terms = linearTerms(xMap.getResult(rank - 2 + i));
     if (!terms || llvm::any_of(*terms, [&](auto term) { return term.first != outer && term.first != window; }))
       return std::nullopt;
     stride[i] = terms->lookup(outer);
@@ -159,20 +214,23 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
     f[KILN_CUDA_CONV_PAD_W] = padded->padW;
   }
   Value w = weight->get(), y = output->get();
-  auto xLayout = stridesOf(x), yLayout = stridesOf(y), wLayout = stridesOf(w);
-  if (!xLayout || !yLayout || !wLayout || rootOf(y) == rootOf(x) || rootOf(y) == rootOf(w))
+  auto xt = tensor4dOf(x, xyGroupDim), yt = tensor4dOf(y, xyGroupDim), wt = tensor4dOf(w, wGroupDim);
+  if (!xt || !yt || !wt || rootOf(y) == rootOf(x) || rootOf(y) == rootOf(w))
     return std::nullopt;
-  auto xShape = cast<MemRefType>(x.getType()).getShape(), wShape = cast<MemRefType>(w.getType()).getShape(),
-       yShape = cast<MemRefType>(y.getType()).getShape();
+  ArrayRef<int64_t> xShape = xt->shape, wShape = wt->shape, yShape = yt->shape;
   // cuDNN's filter is packed.
-  if (wLayout->strides != SmallVector<int64_t>{wShape[1] * wShape[2] * wShape[3], wShape[2] * wShape[3], wShape[3], 1})
+  if (wt->strides != SmallVector<int64_t>{wShape[1] * wShape[2] * wShape[3], wShape[2] * wShape[3], wShape[3], 1})
     return std::nullopt;
   int64_t values[] = {xShape[0], xShape[1], xShape[2], xShape[3], wShape[0], wShape[2], wShape[3], yShape[2], yShape[3]};
   for (auto [field, value] : llvm::enumerate(values))
     f[KILN_CUDA_CONV_N + field] = value;
+  // Filters of one group read that group's C / groups input channels.
+  int64_t groups = split ? ranges[yMap.getDimPosition(1)] : multiplier ? xShape[1] : 1;
+  if (xShape[1] != wShape[1] * groups || yShape[1] % groups || (multiplier && yShape[1] != multiplier * groups))
+    return std::nullopt;
   // The padding cuDNN puts on both sides must give the same output: a wider end pad is
   // never read then (ceil mode, SAME_UPPER at stride 2).
-  if (xShape[0] != yShape[0] || wShape[1] != xShape[1] || wShape[0] != yShape[1] ||
+  if (xShape[0] != yShape[0] || wShape[0] != yShape[1] ||
       outputExtent(xShape[2], f[KILN_CUDA_CONV_PAD_H], wShape[2], stride[0], dilation[0]) != yShape[2] ||
       outputExtent(xShape[3], f[KILN_CUDA_CONV_PAD_W], wShape[3], stride[1], dilation[1]) != yShape[3])
     return std::nullopt;
@@ -180,8 +238,8 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   f[KILN_CUDA_CONV_STRIDE_W] = stride[1];
   f[KILN_CUDA_CONV_DILATION_H] = dilation[0];
   f[KILN_CUDA_CONV_DILATION_W] = dilation[1];
-  f[KILN_CUDA_CONV_GROUPS] = 1;
-  llvm::copy(xLayout->strides, f.begin() + KILN_CUDA_CONV_X_STRIDES);
+  f[KILN_CUDA_CONV_GROUPS] = groups;
+  llvm::copy(xt->strides, f.begin() + KILN_CUDA_CONV_X_STRIDES);
 
   // The output starts from zeros or from the bias broadcast along channels.
   auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
@@ -191,11 +249,15 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   if (!isZero(filledValue(init))) {
     if (!yieldsItsInput(init))
       return std::nullopt;
+    // One value per output channel, packed: [K], or [G, K/G] when the groups are split.
     OpOperand *source = init.getDpsInputOperand(0);
     auto type = dyn_cast<MemRefType>(source->get().getType());
     AffineMap map = init.getMatchingIndexingMap(source);
-    if (!type || type.getRank() != 1 || !type.getElementType().isF32() || !type.getLayout().isIdentity() ||
-        map.getNumResults() != 1 || map.getResult(0) != getAffineDimExpr(1, op.getContext()))
+    SmallVector<AffineExpr> channels = {getAffineDimExpr(1, op.getContext())};
+    if (split)
+      channels.push_back(getAffineDimExpr(2, op.getContext()));
+    if (!type || !type.getElementType().isF32() || !type.getLayout().isIdentity() ||
+        map.getResults() != ArrayRef<AffineExpr>(channels))
       return std::nullopt;
     bias = source->get();
     f[KILN_CUDA_CONV_BIAS] = 1;
@@ -210,12 +272,13 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
     Value into = next.getDpsInitOperand(0)->get();
     OpOperand *added = epilogue->addends.empty() ? nullptr : epilogue->addends.front();
     Value addend = added ? added->get() : Value();
-    auto zLayout = addend ? stridesOf(addend) : std::nullopt;
-    bool fits = stridesOf(into) && cast<MemRefType>(into.getType()).getShape() == yShape &&
+    auto zt = addend ? tensor4dOf(addend, xyGroupDim) : std::nullopt;
+    auto yType = cast<MemRefType>(y.getType());
+    bool fits = tensor4dOf(into, xyGroupDim) && cast<MemRefType>(into.getType()).getShape() == yType.getShape() &&
                 (into == y || isPrivateScratch(y, {init, op, next})) && rootOf(into) != rootOf(x) &&
                 rootOf(into) != rootOf(w) && (!bias || rootOf(into) != rootOf(bias));
     if (addend)
-      fits = fits && zLayout && cast<MemRefType>(addend.getType()).getShape() == yShape &&
+      fits = fits && zt && cast<MemRefType>(addend.getType()).getShape() == yType.getShape() &&
              next.getMatchingIndexingMap(added).isIdentity() && rootOf(addend) != rootOf(into);
     if (fits) {
       target = into;
@@ -223,12 +286,12 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
       f[KILN_CUDA_CONV_RELU] = epilogue->relu;
       if (z) {
         f[KILN_CUDA_CONV_RESIDUAL] = 1;
-        llvm::copy(zLayout->strides, f.begin() + KILN_CUDA_CONV_Z_STRIDES);
+        llvm::copy(zt->strides, f.begin() + KILN_CUDA_CONV_Z_STRIDES);
       }
       call.replaced.push_back(next);
     }
   }
-  llvm::copy(stridesOf(target)->strides, f.begin() + KILN_CUDA_CONV_Y_STRIDES);
+  llvm::copy(tensor4dOf(target, xyGroupDim)->strides, f.begin() + KILN_CUDA_CONV_Y_STRIDES);
   call.operands = {x, w, target};
   if (bias)
     call.operands.push_back(bias);

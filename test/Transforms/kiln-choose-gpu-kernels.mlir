@@ -31,16 +31,23 @@ func.func @matmuls(%x: tensor<1x2048xf32>, %w: tensor<2048x1000xf32>, %t: tensor
 
 // Convolutions count their products per filter (C / groups x KH x KW), inside fusion
 // regions too: 512 x 3 x 3 over a 7 x 7 map is a block per output, a 3 x 3 depthwise
-// filter (9 products) a thread per output.
+// filter (9 products) a thread per output, as is 32 groups of 16 channels (144).
 // CHECK-LABEL: func @convs
 // CHECK: kiln.fusion
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
-// By default the 3x3 convolution is cuDNN's; cuDNN takes no grouped ones from Kiln yet.
+// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+// By default the 3x3 and the grouped convolutions are cuDNN's. The depthwise one sums
+// too few products per output for a library to gain (memory-bound either way), so it
+// stays generated with its epilogue, unless conv=cudnn sends it.
 // AUTO-LABEL: func @convs
 // AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
 // AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
-func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32> {
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// DNN-LABEL: func @convs
+// DNN-COUNT-3: kiln.gpu_kernel = "cudnn"
+func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: tensor<512x1x3x3xf32>, %g: tensor<512x16x3x3xf32>)
+    -> (tensor<1x512x7x7xf32>, tensor<1x512x7x7xf32>) {
   %0 = kiln.fusion (%x, %w) : (tensor<1x512x7x7xf32>, tensor<512x512x3x3xf32>) -> tensor<1x512x7x7xf32> {
   ^bb0(%a: tensor<1x512x7x7xf32>, %b: tensor<512x512x3x3xf32>):
     %c = kiln.conv %a, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 1 : i64}
@@ -49,7 +56,9 @@ func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: ten
   }
   %1 = kiln.conv %0, %d {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 512 : i64}
        : (tensor<1x512x7x7xf32>, tensor<512x1x3x3xf32>) -> tensor<1x512x7x7xf32>
-  return %1 : tensor<1x512x7x7xf32>
+  %2 = kiln.conv %0, %g {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, groups = 32 : i64}
+       : (tensor<1x512x7x7xf32>, tensor<512x16x3x3xf32>) -> tensor<1x512x7x7xf32>
+  return %1, %2 : tensor<1x512x7x7xf32>, tensor<1x512x7x7xf32>
 }
 
 // A matmul whose operand is computed inside its fusion would fold that into the

@@ -239,6 +239,136 @@ func.func @conv_uneven_pads(%x: memref<1x4x6x6xf32>, %w: memref<8x4x3x3xf32>, %y
   return
 }
 
+// A grouped convolution's generic splits the groups off the channels (x, y
+// [N, G, C/G, H, W], w [G, K/G, C/G, R, S], the bias [G, K/G]); where group and channel
+// run on into each other they read as cuDNN's 4-D tensors with a group count of 2. The
+// padded copy (5-D here), the bias and the ReLU go into the call.
+#ident5 = affine_map<(n, g, c, h, w) -> (n, g, c, h, w)>
+#group_channel = affine_map<(n, g, k, p, q) -> (g, k)>
+// CHECK-LABEL: func @conv_grouped
+// CHECK-SAME: (%[[X:.+]]: memref<2x8x6x6xf32>, %[[W:.+]]: memref<16x4x3x3xf32>, %[[B:.+]]: memref<16xf32>, %[[Y:.+]]: memref<2x16x6x6xf32>)
+// CHECK-DAG: %[[XG:.+]] = memref.expand_shape %[[X]]
+// CHECK-DAG: %[[WG:.+]] = memref.expand_shape %[[W]]
+// CHECK-DAG: %[[BG:.+]] = memref.expand_shape %[[B]]
+// CHECK-DAG: %[[YG:.+]] = memref.expand_shape %[[Y]]
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg.generic
+// CHECK: call @[[GROUPED:kiln_cudnn_conv[_0-9]*]](%[[XG]], %[[WG]], %[[YG]], %[[BG]])
+// CHECK-NEXT: return
+func.func @conv_grouped(%x: memref<2x8x6x6xf32>, %w: memref<16x4x3x3xf32>, %b: memref<16xf32>, %y: memref<2x16x6x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %xg = memref.expand_shape %x [[0], [1, 2], [3], [4]] output_shape [2, 2, 4, 6, 6] : memref<2x8x6x6xf32> into memref<2x2x4x6x6xf32>
+  %padded = memref.alloc() : memref<2x2x4x8x8xf32>
+  linalg.generic {indexing_maps = [#ident5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      outs(%padded : memref<2x2x4x8x8xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  %inner = memref.subview %padded[0, 0, 0, 1, 1] [2, 2, 4, 6, 6] [1, 1, 1, 1, 1]
+      : memref<2x2x4x8x8xf32> to memref<2x2x4x6x6xf32, strided<[512, 256, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#ident5, #ident5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%xg : memref<2x2x4x6x6xf32>) outs(%inner : memref<2x2x4x6x6xf32, strided<[512, 256, 64, 8, 1], offset: 9>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %wg = memref.expand_shape %w [[0, 1], [2], [3], [4]] output_shape [2, 8, 4, 3, 3] : memref<16x4x3x3xf32> into memref<2x8x4x3x3xf32>
+  %bg = memref.expand_shape %b [[0, 1]] output_shape [2, 8] : memref<16xf32> into memref<2x8xf32>
+  %yg = memref.expand_shape %y [[0], [1, 2], [3], [4]] output_shape [2, 2, 8, 6, 6] : memref<2x16x6x6xf32> into memref<2x2x8x6x6xf32>
+  linalg.generic {indexing_maps = [#group_channel, #ident5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%bg : memref<2x8xf32>) outs(%yg : memref<2x2x8x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, g, k, p, q, c, r, s) -> (n, g, c, p + r, q + s)>,
+                                   affine_map<(n, g, k, p, q, c, r, s) -> (g, k, c, r, s)>,
+                                   affine_map<(n, g, k, p, q, c, r, s) -> (n, g, k, p, q)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%padded, %wg : memref<2x2x4x8x8xf32>, memref<2x8x4x3x3xf32>) outs(%yg : memref<2x2x8x6x6xf32>)
+      attrs = {kiln.gpu_kernel = "cudnn"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %a = arith.addf %s, %m : f32
+    linalg.yield %a : f32
+  }
+  linalg.generic {indexing_maps = [#ident5, #ident5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%yg : memref<2x2x8x6x6xf32>) outs(%yg : memref<2x2x8x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %padded : memref<2x2x4x8x8xf32>
+  return
+}
+
+// A depthwise convolution (one input channel per filter, here two filters per channel:
+// x's channel is k floordiv 2, the filter's 0) is cuDNN's with one group per input
+// channel, 8, at stride 2 with bias.
+// CHECK-LABEL: func @conv_depthwise
+// CHECK-SAME: (%[[X:.+]]: memref<2x8x6x6xf32>, %[[W:.+]]: memref<16x1x3x3xf32>, %[[B:.+]]: memref<16xf32>, %[[Y:.+]]: memref<2x16x3x3xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: call @[[DEPTHWISE:kiln_cudnn_conv[_0-9]*]](%[[X]], %[[W]], %[[Y]], %[[B]])
+// CHECK-NEXT: return
+func.func @conv_depthwise(%x: memref<2x8x6x6xf32>, %w: memref<16x1x3x3xf32>, %b: memref<16xf32>, %y: memref<2x16x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<2x8x8x8xf32>
+  linalg.generic {indexing_maps = [#ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%padded : memref<2x8x8x8xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  %inner = memref.subview %padded[0, 0, 1, 1] [2, 8, 6, 6] [1, 1, 1, 1]
+      : memref<2x8x8x8xf32> to memref<2x8x6x6xf32, strided<[512, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#ident4, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<2x8x6x6xf32>) outs(%inner : memref<2x8x6x6xf32, strided<[512, 64, 8, 1], offset: 9>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#channel, #ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%b : memref<16xf32>) outs(%y : memref<2x16x3x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, k, p, q, r, s) -> (n, k floordiv 2, p * 2 + r, q * 2 + s)>,
+                                   affine_map<(n, k, p, q, r, s) -> (k, 0, r, s)>,
+                                   affine_map<(n, k, p, q, r, s) -> (n, k, p, q)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%padded, %w : memref<2x8x8x8xf32>, memref<16x1x3x3xf32>) outs(%y : memref<2x16x3x3xf32>)
+      attrs = {kiln.gpu_kernel = "cudnn"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %a = arith.addf %s, %m : f32
+    linalg.yield %a : f32
+  }
+  memref.dealloc %padded : memref<2x8x8x8xf32>
+  return
+}
+
+// A depthwise filter that reads another channel than its own group's (k floordiv 4
+// with 16 filters over 8 channels is not ONNX's grouping) stays generated.
+// CHECK-LABEL: func @conv_depthwise_mismatched
+// CHECK-NOT: call
+// CHECK: kiln.gpu_kernel = "thread_per_output"
+func.func @conv_depthwise_mismatched(%x: memref<2x8x3x3xf32>, %w: memref<16x1x3x3xf32>, %y: memref<2x16x1x1xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#ident4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%y : memref<2x16x1x1xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %zero : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, k, p, q, r, s) -> (n, k floordiv 4, p + r, q + s)>,
+                                   affine_map<(n, k, p, q, r, s) -> (k, 0, r, s)>,
+                                   affine_map<(n, k, p, q, r, s) -> (n, k, p, q)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<2x8x3x3xf32>, memref<16x1x3x3xf32>) outs(%y : memref<2x16x1x1xf32>)
+      attrs = {kiln.gpu_kernel = "cudnn"} {
+  ^bb0(%u: f32, %v: f32, %s: f32):
+    %m = arith.mulf %u, %v : f32
+    %a = arith.addf %s, %m : f32
+    linalg.yield %a : f32
+  }
+  return
+}
+
 // Attention heads copied out of a fused QKV buffer by a transpose: at batch 1 the
 // product reads the source in place through a strided view (leading dimension 96,
 // batch stride 8 per head) and the copy goes; at batch 2 the images and the heads are
@@ -417,3 +547,5 @@ func.func @put_back_target_read(%p: memref<1x4x8x8xf32>, %v: memref<1x4x8x8xf32>
 // CHECK-DAG: func.func private @[[PUTBACK]]({{.*}}) attributes {kiln.cublaslt = array<i64: 8, 8, 8, 4, 0, 0, 8, 8, 32, 32, 64, 64, 8, 8, 0, 0, 256, 256, 256, 256>}
 //                                                  N  C  H  W  K  R  S  P  Q  pad  stride dil  g  x strides      y strides    z strides   relu bias z
 // CHECK-DAG: func.func private @[[CUDNN]]({{.*}}) attributes {kiln.cudnn = array<i64: 2, 4, 6, 6, 8, 3, 3, 3, 3, 1, 1, 2, 2, 1, 1, 1, 144, 36, 6, 1, 72, 9, 3, 1, 72, 9, 3, 1, 1, 1, 1>}
+// CHECK-DAG: func.func private @[[GROUPED]]({{.*}}) attributes {kiln.cudnn = array<i64: 2, 8, 6, 6, 16, 3, 3, 6, 6, 1, 1, 1, 1, 1, 1, 2, 288, 36, 6, 1, 576, 36, 6, 1, 0, 0, 0, 0, 1, 1, 0>}
+// CHECK-DAG: func.func private @[[DEPTHWISE]]({{.*}}) attributes {kiln.cudnn = array<i64: 2, 8, 6, 6, 16, 3, 3, 3, 3, 1, 1, 2, 2, 1, 1, 8, 288, 36, 6, 1, 144, 9, 3, 1, 0, 0, 0, 0, 0, 1, 0>}

@@ -169,9 +169,9 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
   let summary = "Record how the CUDA target computes each matmul and convolution";
   let options = [
     Option<"gemm", "gemm", "std::string", /*default=*/"\"auto\"",
-           "Matmuls: auto (cuBLASLt from 65536 multiply-adds), cublaslt (every one that fits), kernels (generated only)">,
+           "Matmuls: auto (cuBLASLt from 65536 multiply-adds and 32 per output), cublaslt (every one that fits), kernels (generated only)">,
     Option<"conv", "conv", "std::string", /*default=*/"\"auto\"",
-           "Convolutions: auto (cuDNN from 65536 multiply-adds), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only)">,
+           "Convolutions: auto (cuDNN from 65536 multiply-adds and 32 per output), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only)">,
   ];
   let description = [{
     Sets `kiln.gpu_kernel` on every `kiln.matmul` and `kiln.conv` (inside fusion
@@ -184,9 +184,14 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       batch broadcasting, and of at least 65536 multiply-adds (every such matmul with
       `gemm=cublaslt`); see kiln-gpu-library-calls.
     - `"cudnn"` (convolutions): cuDNN's fused convolution, bias, ReLU and residual
-      add, for 2-D f32 ungrouped convolutions whose input and weight come into the
-      fusion as they are, of at least 65536 multiply-adds (every such one with
-      `conv=cudnn`); see kiln-gpu-library-calls.
+      add, for 2-D f32 convolutions (grouped and depthwise too) whose input and weight
+      come into the fusion as they are, of at least 65536 multiply-adds (every such one
+      with `conv=cudnn`); see kiln-gpu-library-calls.
+
+    By default a library also needs at least 32 products per output: below that (a
+    depthwise 3x3 filter sums 9) the op is bound by memory, a library's tiling has
+    nothing to reuse, and a generated kernel moves the same bytes with the fusion's
+    whole epilogue in registers.
     - `"cublaslt"` (convolutions, only with `conv=cublaslt`): a 1x1 stride-1 unpadded
       convolution as a strided batch of GEMMs.
     - `"block_per_output"`: fewer than 32768 outputs (under one 256-thread block per SM
@@ -224,7 +229,10 @@ def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
     projection and written back side by side at batch 1); views that do not fit are
     undone, the last tried first. Convolutions marked `"cudnn"` become
     `@kiln_cudnn_conv*` calls (`kiln.cudnn`) with the padding, bias, ReLU and residual
-    add taken in. A contraction that does not fit is marked `"thread_per_output"` and
+    add taken in; a grouped one's split group and channel dimensions
+    (`[N, G, C/G, H, W]`) read as one where they run on into each other, and a
+    depthwise one (x's channel `k floordiv m`, the filter's 0) has a group per input
+    channel. A contraction that does not fit is marked `"thread_per_output"` and
     generated as usual. The CUDA host program turns each call into a library step.
 
     ```mlir

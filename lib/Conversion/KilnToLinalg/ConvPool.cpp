@@ -104,9 +104,13 @@ struct ConvLowering : OpRewritePattern<ConvOp> {
                          scalarConstant(rewriter, loc, et, 0));
     int64_t g = op.getGroups(), c = wt.getDimSize(1);
     Value y = g == 1 || c == 1 ? direct(rewriter, op, x) : grouped(rewriter, op, x);
-    // The CUDA target's kernel choice (kiln-choose-gpu-kernels) travels with the op.
-    if (Attribute kernel = op->getAttr("kiln.gpu_kernel"); kernel && g == 1)
-      y.getDefiningOp()->setAttr("kiln.gpu_kernel", kernel);
+    // The CUDA target's kernel choice (kiln-choose-gpu-kernels) travels with the
+    // product, which a grouped convolution's channels are collapsed from.
+    Operation *product = y.getDefiningOp();
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(product))
+      product = collapse.getSrc().getDefiningOp();
+    if (Attribute kernel = op->getAttr("kiln.gpu_kernel"))
+      product->setAttr("kiln.gpu_kernel", kernel);
     rewriter.replaceOp(op, y);
     return success();
   }
