@@ -2,22 +2,29 @@
 # The GPU checks, split the AOT way: compile here, run on a machine with a GPU and no
 # compiler.
 #
-#   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50
-#       and the BERT-base encoder at batch 1 and 32, compiles them (and batch 1 once more
-#       with generated kernels only, --cuda-gemm=kernels --cuda-conv=kernels) and the CPU
+#   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50,
+#       MobileNetV2 and the BERT-base encoder at batch 1 and 32, compiles them (and batch
+#       1 once more with generated kernels only, --cuda-gemm=kernels --cuda-conv=kernels,
+#       and MobileNetV2 with every convolution, depthwise too, through cuDNN), the CPU
 #       expected-pass node tests for CUDA (once more with every matmul through cuBLASLt
-#       and every convolution through cuDNN), and packs DIR
+#       and every convolution through cuDNN), and the library cases of the stand-in lit
+#       tests (test/Inputs, with the CPU artifact's outputs), and packs DIR
 #       (default gpu-check) with kiln-run and the runtime into DIR.parts/part-* of at
 #       most 60 MiB each (one per transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
-#       runs the node tests on the GPU, checks both models against PyTorch's outputs
+#       runs the node tests and the library cases on the GPU, checks the models against
+#       PyTorch's outputs
 #       (rtol 1e-3), and times batch 1 and 32 next to PyTorch eager on the same GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
 dir=${2:-gpu-check}
 arch=${KILN_CUDA_ARCH:-sm_90}
-models=(resnet50 bert_base)
+models=(resnet50 mobilenet_v2 bert_base)
+# The lit inputs whose library mappings the stand-ins check (test/Runtime/cuda-*.test),
+# each with the flag that sends it to its library.
+cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "pointwise_conv --cuda-conv=cublaslt"
+       "attention_heads --cuda-gemm=cublaslt" "matmul_residual --cuda-gemm=cublaslt")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"
@@ -45,6 +52,9 @@ prepare() {
       if [ "$batch" = 1 ]; then
         compile "$dir/models/$m" "${m}_kernels.so" "$m.weights" --cuda-gemm=kernels --cuda-conv=kernels
       fi
+      if [ "$m" = mobilenet_v2 ] && [ "$batch" = 1 ]; then
+        compile "$dir/models/$m" "${m}_cudnn.so" "$m.weights" --cuda-conv=cudnn
+      fi
       rm -f "$dir/models/$m$suffix/model"*.onnx
     done
   done
@@ -55,6 +65,20 @@ prepare() {
   build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
     --cuda-gemm=cublaslt --cuda-conv=cudnn --compile-to "$dir/suite-libraries" --quiet
+  for c in "${cases[@]}"; do
+    read -r name flag <<<"$c"
+    local out="$dir/cases/$name" inputs=()
+    mkdir -p "$out"
+    for f in test/Inputs/"$name"_*.npy; do
+      local input=${f#test/Inputs/"$name"_}
+      cp "$f" "$out/input_$input"
+      inputs+=(--input "${input%.npy}=$f")
+    done
+    build/bin/kiln-compile "test/Inputs/$name.onnxtxt" -o "$out/cpu.so"
+    build/bin/kiln-run "$out/cpu.so" "${inputs[@]}" --save "$out" >/dev/null
+    rm "$out/cpu.so"
+    build/bin/kiln-compile "test/Inputs/$name.onnxtxt" --target=cuda:"$arch" "$flag" -o "$out/cuda.so"
+  done
   cp test/conformance/cpu-expected-pass.txt "$dir/"
   cp build/bin/kiln-run "$dir/build/bin/"
   cp -L build/lib/libkiln_runtime.so* "$dir/build/lib/"
@@ -91,6 +115,19 @@ print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   echo "== node tests on the GPU, every matmul through cuBLASLt, every convolution through cuDNN"
   "$run" --suite "$dir/suite-libraries" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
+  for out in "$dir"/cases/*/; do
+    echo "== $(basename "$out") against the CPU artifact"
+    local inputs=() expects=()
+    for f in "$out"input_*.npy; do
+      local input=${f#"$out"input_}
+      inputs+=(--input "${input%.npy}=$f")
+    done
+    for f in "$out"output_*.npy; do expects+=(--expect "$f"); done
+    "$run" "$out/cuda.so" "${inputs[@]}" "${expects[@]}" || true
+  done
+  echo "== mobilenet_v2 batch 1, every convolution through cuDNN"
+  "$run" "$dir/mobilenet_v2_cudnn.so" --input "$dir/models/mobilenet_v2/input_0.npy" \
+    --expect "$dir/models/mobilenet_v2/output_0.npy" --rtol 1e-3 --atol 1e-4 --bench 100 --warmup 10 || true
   for m in "${models[@]}"; do
     echo "== $m batch 1 against PyTorch (rtol 1e-3)"
     "$run" "$dir/$m.so" --input "$dir/models/$m/input_0.npy" \

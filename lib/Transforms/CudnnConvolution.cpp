@@ -143,11 +143,8 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
       wMap.getNumResults() != rank)
     return std::nullopt;
   bool split = rank == 5;
-  std::optional<unsigned> xyGroupDim, wGroupDim;
-  if (split) {
-    xyGroupDim = 1;
-    wGroupDim = 0;
-  }
+  std::optional<unsigned> xyGroupDim = split ? std::optional<unsigned>(1) : std::nullopt,
+                          wGroupDim = split ? std::optional<unsigned>(0) : std::nullopt;
   auto dimAt = [](AffineMap map, unsigned i) -> std::optional<unsigned> {
     if (auto dim = dyn_cast<AffineDimExpr>(map.getResult(i)))
       return dim.getPosition();
@@ -166,11 +163,12 @@ std::optional<kiln::LibraryCall> kiln::matchCudnnConvolution(linalg::GenericOp o
   SmallVector<unsigned> reduced = {*r, *s};
   if (auto zero = dyn_cast<AffineConstantExpr>(wChannel); zero && zero.getValue() == 0 && !split) {
     auto divided = dyn_cast<AffineBinaryOpExpr>(xChannel);
+    auto divisor = divided ? dyn_cast<AffineConstantExpr>(divided.getRHS()) : AffineConstantExpr();
     if (dimAt(xMap, rank - 3) == k) {
       multiplier = 1;
-    } else if (divided && divided.getKind() == AffineExprKind::FloorDiv && divided.getLHS() == getAffineDimExpr(k, op.getContext()) &&
-               isa<AffineConstantExpr>(divided.getRHS())) {
-      multiplier = cast<AffineConstantExpr>(divided.getRHS()).getValue();
+    } else if (divisor && divided.getKind() == AffineExprKind::FloorDiv &&
+               divided.getLHS() == getAffineDimExpr(k, op.getContext())) {
+      multiplier = divisor.getValue();
     } else {
       return std::nullopt;
     }
