@@ -71,23 +71,22 @@ static void addBufferization(OpPassManager &pm) {
 }
 
 /// Every copy and linalg op becomes an scf.parallel nest over its output, reductions
-/// loops inside each point; a fusion's nests then merge where they line up. With
-/// `blockReductions`, long reductions instead become gpu.launch ops of their own.
-static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
+/// loops inside each point; a fusion's nests then merge where they line up. Long
+/// reductions instead become gpu.launch ops of their own. `onCPU` (for
+/// --gpu-loops-on-cpu): no library calls, and every reduction, however short, gets
+/// the GPU's cooperative kernel, so the node tests exercise them.
+static void addParallelLoopNests(OpPassManager &pm, bool onCPU) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnLowerStridedCopies(kiln::KilnLowerStridedCopiesOptions{true}));
   // Named ops (pooling, matmul, conv) become generics, so the passes below see all.
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(
       kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
-  if (blockReductions)
+  if (!onCPU)
     pm.addPass(kiln::createKilnGPULibraryCalls());
-  // Softmax, layer norm: one kernel with a block per row (on the CPU, serial loops).
+  // Softmax, layer norm: one kernel with a block per row.
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPURowKernels(
-      blockReductions ? kiln::KilnGPURowKernelsOptions{}
-                      // Every reduction, however short: the node tests check the kernels.
-                      : kiln::KilnGPURowKernelsOptions{/*minReduction=*/1, /*serial=*/true}));
-  if (blockReductions)
-    pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
+      onCPU ? kiln::KilnGPURowKernelsOptions{/*minReduction=*/1} : kiln::KilnGPURowKernelsOptions{}));
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUBlockReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // One nest, so one kernel, per fusion where the nests line up; padding is read
   // through bounds tests instead of built.
@@ -95,11 +94,22 @@ static void addParallelLoopNests(OpPassManager &pm, bool blockReductions) {
   pm.addNestedPass<func::FuncOp>(kiln::createKilnFuseParallelLoops());
 }
 
+/// Parallel loop nests become gpu.launch ops: tiled into blocks and threads, mapped.
+static void addKernelMapping(OpPassManager &pm) {
+  // No canonicalization in between: it would merge the block and thread loops again.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnTileForGPU());
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+}
+
 void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &options) {
   addBufferization(pm);
-  // The GPU's loop nests, run serially here: checks them on machines without a GPU.
-  if (options.gpuLoopsOnCPU)
-    addParallelLoopNests(pm, /*blockReductions=*/false);
+  // The GPU's kernels, their blocks and threads run one after another here: checks
+  // them on machines without a GPU.
+  if (options.gpuLoopsOnCPU) {
+    addParallelLoopNests(pm, /*onCPU=*/true);
+    addKernelMapping(pm);
+    pm.addNestedPass<func::FuncOp>(kiln::createKilnGPULaunchesOnCPU());
+  }
   pm.addNestedPass<func::FuncOp>(createKilnLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -132,10 +142,8 @@ void kiln::buildCPUPipeline(OpPassManager &pm, const CompilerOptions &options) {
 
 void kiln::buildGPUMappingPipeline(OpPassManager &pm, const CompilerOptions &) {
   addBufferization(pm);
-  addParallelLoopNests(pm, /*blockReductions=*/true);
-  // No canonicalization in between: it would merge the block and thread loops again.
-  pm.addNestedPass<func::FuncOp>(createKilnTileForGPU());
-  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  addParallelLoopNests(pm, /*onCPU=*/false);
+  addKernelMapping(pm);
   // Constants and index arithmetic move into the kernels instead of becoming parameters.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

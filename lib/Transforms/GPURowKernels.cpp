@@ -124,12 +124,11 @@ std::optional<SmallVector<Step>> analyze(ArrayRef<linalg::GenericOp> ops, ArrayR
   return steps;
 }
 
-/// Builds one row kernel: a gpu.launch with a block per row, or with `serial` a loop
-/// over the rows on the host with one "thread".
+/// Builds one row kernel: a gpu.launch with a block per row.
 class RowKernelBuilder {
 public:
-  RowKernelBuilder(SmallVector<Step> steps, ArrayRef<int64_t> rows, bool serial)
-      : steps(std::move(steps)), rows(rows), serial(serial), b(this->steps.back().op) {}
+  RowKernelBuilder(SmallVector<Step> steps, ArrayRef<int64_t> rows)
+      : steps(std::move(steps)), rows(rows), b(this->steps.back().op) {}
 
   void build() {
     Location loc = steps.front().op.getLoc();
@@ -139,24 +138,14 @@ public:
     for (Step &step : steps)
       maxCols = std::max(maxCols, step.cols);
     planRegisters();
-    Value blockId;
-    if (serial) {
-      auto loop = b.create<scf::ForOp>(loc, constant(0), constant(blocks), constant(1));
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-      blockId = loop.getInductionVar();
-      tid = constant(0);
-      threads = 1;
-    } else {
-      threads = std::min<int64_t>(256, (maxCols + 31) / 32 * 32);
-      auto launch = b.create<gpu::LaunchOp>(loc, constant(blocks), constant(1), constant(1), constant(threads),
-                                            constant(1), constant(1));
-      b.setInsertionPointToStart(&launch.getBody().front());
-      b.create<gpu::TerminatorOp>(loc);
-      b.setInsertionPointToStart(&launch.getBody().front());
-      blockId = launch.getBlockIds().x;
-      tid = launch.getThreadIds().x;
-    }
-    rowIvs = delinearize(b, loc, blockId, rows);
+    threads = std::min<int64_t>(256, (maxCols + 31) / 32 * 32);
+    auto launch = b.create<gpu::LaunchOp>(loc, constant(blocks), constant(1), constant(1), constant(threads),
+                                          constant(1), constant(1));
+    b.setInsertionPointToStart(&launch.getBody().front());
+    b.create<gpu::TerminatorOp>(loc);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    tid = launch.getThreadIds().x;
+    rowIvs = delinearize(b, loc, launch.getBlockIds().x, rows);
     for (auto [i, step] : llvm::enumerate(steps)) {
       touchedMemory = false;
       if (step.combiner)
@@ -174,10 +163,7 @@ public:
 private:
   Value constant(int64_t v) { return b.create<arith::ConstantIndexOp>(b.getUnknownLoc(), v); }
 
-  void barrier(Location loc) {
-    if (!serial)
-      b.create<gpu::BarrierOp>(loc);
-  }
+  void barrier(Location loc) { b.create<gpu::BarrierOp>(loc); }
 
   /// Decides which buffers live in registers only: scratch allocations used by the run
   /// alone (directly or through views) whose every read comes after the row's value is
@@ -258,10 +244,6 @@ private:
     scalarLoaded = false;
     touchedMemory = true;
     SmallVector<Value> indices = indicesAt(b, loc, step.op.getMatchingIndexingMap(&init), ivs);
-    if (serial) {
-      b.create<memref::StoreOp>(loc, value, buffer, indices);
-      return;
-    }
     Value first = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, tid, constant(0));
     auto ifFirst = b.create<scf::IfOp>(loc, first, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
@@ -290,10 +272,9 @@ private:
           {c.op});
       b.create<scf::YieldOp>(loc, combine(b, c, loop.getRegionIterArgs()[0], mapping.lookupOrDefault(c.element)));
     }
-    Value total = loop.getResult(0);
-    if (!serial)
-      total = b.create<gpu::AllReduceOp>(loc, total, gpu::AllReduceOperationAttr::get(b.getContext(), c.reduce),
-                                         /*uniform=*/true);
+    Value total = b.create<gpu::AllReduceOp>(loc, loop.getResult(0),
+                                             gpu::AllReduceOperationAttr::get(b.getContext(), c.reduce),
+                                             /*uniform=*/true);
     // all_reduce waits for every thread's partial result: their loads are done.
     scalarLoaded = touchedMemory = false;
     SmallVector<Value> ivs = ivsAt(step, Value());
@@ -343,7 +324,6 @@ private:
 
   SmallVector<Step> steps;
   ArrayRef<int64_t> rows;
-  bool serial;
   OpBuilder b;
   Value tid;
   int64_t threads = 1;
@@ -404,7 +384,7 @@ struct KilnGPURowKernels : kiln::impl::KilnGPURowKernelsBase<KilnGPURowKernels> 
           op->moveAfter(last);
         op = next;
       }
-      RowKernelBuilder(std::move(steps), *rows, serial).build();
+      RowKernelBuilder(std::move(steps), *rows).build();
       built = hi;
       k = hi - 1;
     }

@@ -1,5 +1,5 @@
 // RUN: kiln-opt %s -split-input-file -kiln-gpu-row-kernels | FileCheck %s
-// RUN: kiln-opt %s -split-input-file -kiln-gpu-row-kernels=serial | FileCheck %s --check-prefix=SERIAL
+// RUN: kiln-opt %s -split-input-file -kiln-gpu-row-kernels -kiln-gpu-launches-on-cpu | FileCheck %s --check-prefix=ONCPU
 
 #row = affine_map<(d0, d1) -> (d0, d1)>
 #red = affine_map<(d0, d1) -> (d0)>
@@ -36,14 +36,17 @@
 // CHECK-NOT: linalg.generic
 // CHECK-NOT: memref.dealloc
 
-// Serially on the host: a loop over the rows, one "thread" stepping by 1, no
-// all_reduce or barrier.
-// SERIAL-LABEL: func @softmax
-// SERIAL-NOT: gpu.
-// SERIAL: scf.for %{{.+}} = %c0 to %c4 step %c1
-// SERIAL: scf.for %{{.+}} = %c0{{.*}} to %c1000{{.*}} step %c1{{.*}} iter_args
-// SERIAL-NOT: gpu.
-// SERIAL-NOT: linalg.generic
+// On the CPU (--gpu-loops-on-cpu): a loop over the 4 rows, in it a loop over the
+// 256 threads per phase, each striding over the row; the partial maxima and sums
+// meet in per-thread arrays.
+// ONCPU-LABEL: func @softmax
+// ONCPU-NOT: gpu.
+// ONCPU: memref.alloca(%{{.+}}) : memref<?xf32>
+// ONCPU: scf.for %{{.+}} = %c0{{.*}} to %c4{{.*}} step %c1
+// ONCPU: scf.for %[[T:.+]] = %c0{{.*}} to %c256{{.*}} step %c1
+// ONCPU: scf.for %{{.+}} = %[[T]] to %c1000{{.*}} step %c256{{.*}} iter_args
+// ONCPU-NOT: gpu.
+// ONCPU-NOT: linalg.generic
 func.func @softmax(%x: memref<4x1000xf32>) {
   %ninf = arith.constant 0xFF800000 : f32
   %zero = arith.constant 0.0 : f32
@@ -95,6 +98,7 @@ func.func @softmax(%x: memref<4x1000xf32>) {
 // views are one root each: one kernel over 8 rows of 64. The mean is also a function
 // output, so thread 0 stores it, after a barrier.
 // CHECK-LABEL: func @mean_and_centring
+// ONCPU-LABEL: func @mean_and_centring
 // SERIAL-LABEL: func @mean_and_centring
 // SERIAL-NOT: linalg.generic
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.+}} = %c8, {{.*}} threads({{.*}}) in (%{{.+}} = %c64,

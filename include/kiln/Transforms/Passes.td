@@ -391,9 +391,8 @@ def KilnGPURowKernels : Pass<"kiln-gpu-row-kernels", "mlir::func::FuncOp"> {
     loops, access each buffer the run writes through one value, with an identity
     layout and those loops as its leading indices.
 
-    With `serial`, the same body is built as loops on the host (one iteration per row,
-    one thread per block): `--gpu-loops-on-cpu` runs it on the CPU to check it without
-    a GPU.
+    `--gpu-loops-on-cpu` runs these kernels on the CPU, threads included
+    (kiln-gpu-launches-on-cpu), to check them without a GPU.
 
     ```mlir
     // softmax over rows of 128: max, exponentials, sum, division
@@ -410,12 +409,45 @@ def KilnGPURowKernels : Pass<"kiln-gpu-row-kernels", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"minReduction", "min-reduction", "int64_t", /*default=*/"32",
-           "Smallest reduced extent worth a block per row">,
-    Option<"serial", "serial", "bool", /*default=*/"false",
-           "Build the kernels as serial loops on the host (checks them on the CPU)">
+           "Smallest reduced extent worth a block per row">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect"];
+}
+
+def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"> {
+  let summary = "Run gpu.launch kernels on the CPU, keeping what a block's threads share";
+  let description = [{
+    For `--gpu-loops-on-cpu`: the CUDA target's kernels as they are after the GPU
+    mapping (block per row, threads striding over it, `gpu.barrier`, `gpu.all_reduce`)
+    run on the CPU, so their thread cooperation is checked without a GPU. Each
+    `gpu.launch` becomes loops over its blocks; the body is cut into phases at its
+    top-level barriers and all_reduces, and for each block every thread runs one phase
+    (a loop over the threads) before any starts the next. An all_reduce's operand goes
+    into a per-thread array, combined in thread order after its phase; the result is
+    the same for all threads of the block. A value a later phase reads is computed
+    again there when its op has no memory effects, else kept per thread in an array.
+
+    Threads run one after another within a phase, so a value one thread reads before
+    a barrier that a thread after it writes is seen stale, as a race on the GPU could
+    see it. Barriers or all_reduces inside control flow, all_reduces with a body,
+    memory attributions, clusters and async launches are errors.
+
+    ```mlir
+    gpu.launch blocks(%b, ...) in (%gx = %c128, ...) threads(%t, ...) in (%bx = %c256, ...) {
+      %p = scf.for %i = %t to %c768 step %c256 iter_args(...) { ... }   // partial sums
+      %s = gpu.all_reduce add %p uniform {} : (f32) -> f32
+      scf.for %i = %t to %c768 step %c256 { ... %s ... }              // normalize
+    }
+    // becomes
+    scf.for %b = 0 to 128 {
+      scf.for %t = 0 to 256 { %p = ...; memref.store %p, %partials[%t] }
+      %s = scf.for %t = 1 to 256 iter_args(%a = %partials[0]) { %a + %partials[%t] }
+      scf.for %t = 0 to 256 { ... %s ... }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
 def KilnGatherGPUKernels : Pass<"kiln-gather-gpu-kernels", "mlir::ModuleOp"> {

@@ -1,0 +1,97 @@
+// RUN: kiln-opt %s -kiln-gpu-launches-on-cpu -canonicalize -split-input-file -verify-diagnostics | FileCheck %s
+
+// A block per row, 16 threads striding over its 64 elements: partial sums, their
+// all_reduce, the division by the sum, a barrier, then each thread reads an element
+// another thread wrote and adds the value it loaded before the barrier. Per block:
+// one loop over the threads per phase; the partial sums meet in an array and are
+// combined in thread order after the first phase; the value loaded before the
+// barrier is kept per thread (a load is not computed again); the sum is one value
+// for the block.
+// CHECK-LABEL: func @row_sum
+// CHECK-DAG: %[[KEPT:.+]] = memref.alloca() : memref<16xf32>
+// CHECK-DAG: %[[PARTIALS:.+]] = memref.alloca() : memref<16xf32>
+// CHECK: scf.for %[[B:.+]] = %c0 to %c4 step %c1 {
+// CHECK-NEXT: scf.for %[[T:.+]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT: %[[P:.+]] = scf.for %{{.+}} = %[[T]] to %c64 step %c16
+// CHECK: memref.store %[[P]], %[[PARTIALS]][%[[T]]]
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[FIRST:.+]] = memref.load %[[PARTIALS]][%c0]
+// CHECK-NEXT: %[[SUM:.+]] = scf.for %[[I:.+]] = %c1 to %c16 step %c1 iter_args(%[[ACC:.+]] = %[[FIRST]])
+// CHECK-NEXT: %[[NEXT:.+]] = memref.load %[[PARTIALS]][%[[I]]]
+// CHECK-NEXT: %[[ADD:.+]] = arith.addf %[[ACC]], %[[NEXT]]
+// CHECK-NEXT: scf.yield %[[ADD]]
+// CHECK: scf.for %[[T2:.+]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT: %[[OWN:.+]] = memref.load %{{.+}}[%[[B]], %[[T2]]]
+// CHECK-NEXT: memref.store %[[OWN]], %[[KEPT]][%[[T2]]]
+// CHECK: arith.divf %{{.+}}, %[[SUM]]
+// CHECK: scf.for %[[T3:.+]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT: %[[AGAIN:.+]] = memref.load %{{.+}}[%[[B]], %[[T3]]]
+// CHECK-NEXT: %[[SAVED:.+]] = memref.load %[[KEPT]][%[[T3]]]
+// CHECK-NEXT: arith.addf %[[AGAIN]], %[[SAVED]]
+// CHECK-NOT: gpu.
+func.func @row_sum(%x: memref<4x64xf32>, %y: memref<4x64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c16, %bty = %c1, %btz = %c1) {
+    %partial = scf.for %i = %t to %c64 step %bx iter_args(%acc = %zero) -> (f32) {
+      %v = memref.load %x[%b, %i] : memref<4x64xf32>
+      %s = arith.addf %acc, %v : f32
+      scf.yield %s : f32
+    }
+    %sum = gpu.all_reduce add %partial uniform {} : (f32) -> f32
+    %first = memref.load %x[%b, %t] : memref<4x64xf32>
+    scf.for %i = %t to %c64 step %bx {
+      %v = memref.load %x[%b, %i] : memref<4x64xf32>
+      %d = arith.divf %v, %sum : f32
+      memref.store %d, %y[%b, %i] : memref<4x64xf32>
+    }
+    gpu.barrier
+    %again = memref.load %y[%b, %t] : memref<4x64xf32>
+    %w = arith.addf %again, %first : f32
+    memref.store %w, %y[%b, %t] : memref<4x64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Threads that meet inside control flow cannot be cut into phases.
+func.func @barrier_in_branch(%x: memref<16xf32>, %c: i1) {
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c16, %bty = %c1, %btz = %c1) {
+    // expected-error @+1 {{kiln-gpu-launches-on-cpu: threads meet inside control flow; cannot run on the CPU}}
+    scf.if %c {
+      gpu.barrier
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// An all_reduce with a body.
+func.func @reduce_with_body(%x: memref<16xf32>) {
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c16, %bty = %c1, %btz = %c1) {
+    %v = memref.load %x[%t] : memref<16xf32>
+    // expected-error @+1 {{kiln-gpu-launches-on-cpu: an all_reduce with a body does not run on the CPU}}
+    %s = gpu.all_reduce %v {
+    ^bb0(%a: f32, %b2: f32):
+      %m = arith.addf %a, %b2 : f32
+      gpu.yield %m : f32
+    } : (f32) -> f32
+    memref.store %s, %x[%t] : memref<16xf32>
+    gpu.terminator
+  }
+  return
+}
