@@ -111,17 +111,20 @@ struct LaunchEmulator {
   /// Whether a phase after `def`'s reads `value`, directly or through ops it would
   /// compute again.
   bool readLater(Value value, unsigned phase) {
-    for (OpOperand &use : value.getUses()) {
+    auto [known, inserted] = readsLater.try_emplace(value, false);
+    if (!inserted)
+      return known->second;
+    bool later = llvm::any_of(value.getUses(), [&](OpOperand &use) {
       Operation *user = topLevel(use.getOwner());
       if (!user || isa<gpu::TerminatorOp>(user))
-        continue;
-      if (phaseOf.lookup(user) != phase)
-        return true;
-      if (recomputable(user) && llvm::any_of(user->getResults(), [&](Value r) { return readLater(r, phase); }))
-        return true;
-    }
-    return false;
+        return false;
+      return phaseOf.lookup(user) != phase ||
+             (recomputable(user) && llvm::any_of(user->getResults(), [&](Value r) { return readLater(r, phase); }));
+    });
+    readsLater[value] = later;
+    return later;
   }
+  DenseMap<Value, bool> readsLater; // memo: each value is only asked about its own phase
 
   /// gpu.thread_id and the like as the launch's own arguments.
   void useLaunchArguments() {
