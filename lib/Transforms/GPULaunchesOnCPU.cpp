@@ -183,9 +183,9 @@ struct LaunchEmulator {
     }
 
     // Loops z, y, x over `extents` at the insertion point, which moves into the
-    // innermost; launch arguments `ids` map to their induction variables. Returns
-    // those and the outermost loop.
-    auto loops = [&](gpu::KernelDim3 extents, gpu::KernelDim3 ids, IRMapping &map) {
+    // innermost; launch arguments `ids` map to the indices they count, last first
+    // where `reversed` holds. Returns those indices and the outermost loop.
+    auto loops = [&](gpu::KernelDim3 extents, gpu::KernelDim3 ids, IRMapping &map, Value reversed) {
       gpu::KernelDim3 ivs;
       Operation *outermost = nullptr;
       for (auto [extent, id, iv] : {std::tie(extents.z, ids.z, ivs.z), std::tie(extents.y, ids.y, ivs.y),
@@ -194,6 +194,10 @@ struct LaunchEmulator {
         outermost = outermost ? outermost : loop.getOperation();
         b.setInsertionPointToStart(loop.getBody());
         iv = loop.getInductionVar();
+        if (reversed) {
+          Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, extent, one), iv);
+          iv = arith::SelectOp::create(b, loc, reversed, last, iv);
+        }
         map.map(id, iv);
       }
       return std::make_pair(ivs, outermost);
@@ -204,12 +208,17 @@ struct LaunchEmulator {
     Value values[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};
     for (auto [arg, value] : llvm::zip_equal(args, values))
       perBlock.map(arg, value);
-    loops(grid, launch.getBlockIds(), perBlock);
+    gpu::KernelDim3 blockIds = loops(grid, launch.getBlockIds(), perBlock, Value()).first;
+    // Odd blocks run their threads last first: a thread that reads, within a phase,
+    // what another writes (a missing barrier) then reads it stale in one order or
+    // the other, whichever thread comes first on the GPU.
+    Value odd = arith::TruncIOp::create(
+        b, loc, b.getI1Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), blockIds.x));
 
     for (auto [phase, ops] : llvm::enumerate(phases)) {
       OpBuilder::InsertionGuard guard(b);
       IRMapping map = perBlock;
-      auto [tid, threadLoops] = loops(block, launch.getThreadIds(), map);
+      auto [tid, threadLoops] = loops(block, launch.getThreadIds(), map, odd);
       // The thread's index in the block's arrays: (z * by + y) * bx + x.
       Value zy = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, tid.z, block.y), tid.y);
       Value linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, zy, block.x), tid.x);

@@ -3,28 +3,34 @@
 // A block per row, 16 threads striding over its 64 elements: partial sums, their
 // all_reduce, the division by the sum, a barrier, then each thread reads an element
 // another thread wrote and adds the value it loaded before the barrier. Per block:
-// one loop over the threads per phase; the partial sums meet in an array and are
-// combined in thread order after the first phase; the value loaded before the
-// barrier is kept per thread (a load is not computed again); the sum is one value
-// for the block.
+// one loop over the threads per phase (odd blocks count them down, 15 to 0); the
+// partial sums meet in an array and are combined in thread order after the first
+// phase; the value loaded before the barrier is kept per thread (a load is not
+// computed again); the sum is one value for the block.
 // CHECK-LABEL: func @row_sum
 // CHECK-DAG: %[[KEPT:.+]] = memref.alloca() : memref<16xf32>
 // CHECK-DAG: %[[PARTIALS:.+]] = memref.alloca() : memref<16xf32>
 // CHECK: scf.for %[[B:.+]] = %c0 to %c4 step %c1 {
-// CHECK-NEXT: scf.for %[[T:.+]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT: %[[B64:.+]] = arith.index_cast %[[B]] : index to i64
+// CHECK-NEXT: %[[ODD:.+]] = arith.trunci %[[B64]] : i64 to i1
+// CHECK-NEXT: scf.for %[[I:.+]] = %c0 to %c16 step %c1 {
+// CHECK-NEXT: %[[DOWN:.+]] = arith.subi %c15, %[[I]]
+// CHECK-NEXT: %[[T:.+]] = arith.select %[[ODD]], %[[DOWN]], %[[I]]
 // CHECK-NEXT: %[[P:.+]] = scf.for %{{.+}} = %[[T]] to %c64 step %c16
 // CHECK: memref.store %[[P]], %[[PARTIALS]][%[[T]]]
 // CHECK-NEXT: }
 // CHECK-NEXT: %[[FIRST:.+]] = memref.load %[[PARTIALS]][%c0]
-// CHECK-NEXT: %[[SUM:.+]] = scf.for %[[I:.+]] = %c1 to %c16 step %c1 iter_args(%[[ACC:.+]] = %[[FIRST]])
-// CHECK-NEXT: %[[NEXT:.+]] = memref.load %[[PARTIALS]][%[[I]]]
+// CHECK-NEXT: %[[SUM:.+]] = scf.for %[[J:.+]] = %c1 to %c16 step %c1 iter_args(%[[ACC:.+]] = %[[FIRST]])
+// CHECK-NEXT: %[[NEXT:.+]] = memref.load %[[PARTIALS]][%[[J]]]
 // CHECK-NEXT: %[[ADD:.+]] = arith.addf %[[ACC]], %[[NEXT]]
 // CHECK-NEXT: scf.yield %[[ADD]]
-// CHECK: scf.for %[[T2:.+]] = %c0 to %c16 step %c1 {
+// CHECK: scf.for
+// CHECK: %[[T2:.+]] = arith.select %[[ODD]]
 // CHECK-NEXT: %[[OWN:.+]] = memref.load %{{.+}}[%[[B]], %[[T2]]]
 // CHECK-NEXT: memref.store %[[OWN]], %[[KEPT]][%[[T2]]]
 // CHECK: arith.divf %{{.+}}, %[[SUM]]
-// CHECK: scf.for %[[T3:.+]] = %c0 to %c16 step %c1 {
+// CHECK: scf.for
+// CHECK: %[[T3:.+]] = arith.select %[[ODD]]
 // CHECK-NEXT: %[[AGAIN:.+]] = memref.load %{{.+}}[%[[B]], %[[T3]]]
 // CHECK-NEXT: %[[SAVED:.+]] = memref.load %[[KEPT]][%[[T3]]]
 // CHECK-NEXT: arith.addf %[[AGAIN]], %[[SAVED]]

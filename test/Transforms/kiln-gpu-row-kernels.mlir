@@ -37,13 +37,14 @@
 // CHECK-NOT: memref.dealloc
 
 // On the CPU (--gpu-loops-on-cpu): a loop over the 4 rows, in it a loop over the
-// 256 threads per phase, each striding over the row; the partial maxima and sums
-// meet in per-thread arrays.
+// 256 threads per phase (odd rows count them down), each striding over the row;
+// the partial maxima and sums meet in per-thread arrays.
 // ONCPU-LABEL: func @softmax
 // ONCPU-NOT: gpu.
 // ONCPU: memref.alloca(%{{.+}}) : memref<?xf32>
 // ONCPU: scf.for %{{.+}} = %c0{{.*}} to %c4{{.*}} step %c1
-// ONCPU: scf.for %[[T:.+]] = %c0{{.*}} to %c256{{.*}} step %c1
+// ONCPU: scf.for %{{.+}} = %c0{{.*}} to %c256{{.*}} step %c1
+// ONCPU: %[[T:.+]] = arith.select
 // ONCPU: scf.for %{{.+}} = %[[T]] to %c1000{{.*}} step %c256{{.*}} iter_args
 // ONCPU-NOT: gpu.
 // ONCPU-NOT: linalg.generic
