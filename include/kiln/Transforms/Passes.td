@@ -428,9 +428,10 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     the same for all threads of the block. A value a later phase reads is computed
     again there when its op has no memory effects, else kept per thread in an array.
 
-    Threads run one after another within a phase, so a value one thread reads before
-    a barrier that a thread after it writes is seen stale, as a race on the GPU could
-    see it. Barriers or all_reduces inside control flow, all_reduces with a body,
+    Threads run one after another within a phase, in order in even blocks and last
+    first in odd ones, so a thread reading another's write without a barrier between
+    sees the stale value in some blocks, whichever of the two comes first, as a race
+    on the GPU could see it. Barriers or all_reduces inside control flow, all_reduces with a body,
     memory attributions, clusters and async launches are errors.
 
     ```mlir
