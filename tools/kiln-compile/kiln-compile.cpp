@@ -36,7 +36,7 @@ static cl::opt<std::string> name("name", cl::init("kiln_model"),
                                  cl::cat(category));
 static cl::opt<bool> gpuLoopsOnCPU(
     "gpu-loops-on-cpu",
-    cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
+    cl::desc("CPU: run the CUDA target's kernels, their blocks and threads one after another (checks them without a GPU)"),
     cl::cat(category));
 static cl::opt<std::string> weightsFile(
     "weights-file",

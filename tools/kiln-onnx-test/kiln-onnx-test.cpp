@@ -53,7 +53,7 @@ static cl::opt<std::string> device("device", cl::init(""),
                                    cl::cat(category));
 static cl::opt<bool> gpuLoopsOnCPU(
     "gpu-loops-on-cpu",
-    cl::desc("CPU: run the CUDA target's fused loop nests serially (checks them without a GPU)"),
+    cl::desc("CPU: run the CUDA target's kernels, their blocks and threads one after another (checks them without a GPU)"),
     cl::cat(category));
 static cl::opt<std::string> cudaGemm("cuda-gemm", cl::init("auto"), cl::desc(kiln::kCudaGemmHelp),
                                      cl::cat(category));
