@@ -32,8 +32,12 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   bool gpuFusions = options.target == Target::CUDA || options.gpuLoopsOnCPU;
   if (options.fuse)
     pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{gpuFusions, gpuFusions}));
-  if (options.target == Target::CUDA)
+  // --gpu-loops-on-cpu makes the same choices, so its fusions are the GPU's, though
+  // it generates every product.
+  if (gpuFusions) {
     pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
+    pm.addNestedPass<func::FuncOp>(createKilnSinkLibraryEpilogues());
+  }
 }
 
 void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options) {
@@ -43,6 +47,10 @@ void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options
   // Inside each outlined fusion, chains of elementwise generics become one loop nest,
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // An op moved in front of a padded convolution (kiln-sink-library-epilogues) writes
+  // the padded tensor's interior, for kiln-inline-padding to fold into the loads.
+  if (options.target == Target::CUDA || options.gpuLoopsOnCPU)
+    pm.addNestedPass<func::FuncOp>(createKilnFusePadProducers());
   // Loop order and row tiling for CPU caches and vector units.
   if (options.target == Target::CPU && !options.gpuLoopsOnCPU) {
     pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());

@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <optional>
 
@@ -58,6 +59,35 @@ inline std::optional<StaticLayout> staticLayoutOf(mlir::MemRefType type) {
       mlir::ShapedType::isDynamic(layout.offset) || llvm::any_of(layout.strides, mlir::ShapedType::isDynamic))
     return std::nullopt;
   return layout;
+}
+
+/// Whether any op from `first` through `last` (the same block, in order) may write a
+/// buffer whose root is in `roots`: a store or another write to one of them, or an op
+/// whose effects are unknown (a call).
+inline bool mayWriteBetween(mlir::Operation *first, mlir::Operation *last,
+                            const llvm::DenseSet<mlir::Value> &roots) {
+  for (mlir::Operation *top = first; top; top = top->getNextNode()) {
+    mlir::WalkResult result = top->walk([&](mlir::Operation *op) {
+      if (llvm::isa<mlir::memref::AllocOp, mlir::memref::DeallocOp>(op) || mlir::isMemoryEffectFree(op))
+        return mlir::WalkResult::advance();
+      auto effects = llvm::dyn_cast<mlir::MemoryEffectOpInterface>(op);
+      if (!effects)
+        return op->hasTrait<mlir::OpTrait::HasRecursiveMemoryEffects>() ? mlir::WalkResult::advance()
+                                                                        : mlir::WalkResult::interrupt();
+      llvm::SmallVector<mlir::MemoryEffects::EffectInstance> instances;
+      effects.getEffects(instances);
+      for (auto &effect : instances)
+        if (llvm::isa<mlir::MemoryEffects::Write>(effect.getEffect()) &&
+            (!effect.getValue() || roots.contains(rootOf(effect.getValue()))))
+          return mlir::WalkResult::interrupt();
+      return mlir::WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return true;
+    if (top == last)
+      break;
+  }
+  return false;
 }
 
 } // namespace kiln

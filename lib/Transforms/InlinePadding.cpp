@@ -1,8 +1,12 @@
-// kiln-inline-padding: loads from a padded copy of a buffer read the buffer itself, or
-// yield the padding value, so the padded copy is never built.
+// kiln-inline-padding: loads from a padded buffer compute its interior point instead
+// (read the source of a padded copy, or recompute an elementwise op written into the
+// interior) or yield the padding value, so the padded buffer is never built.
 #include "kiln/Transforms/Passes.h"
 
+#include "BufferWalk.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace kiln {
@@ -36,15 +40,31 @@ bool coversShape(scf::ParallelOp loop, ArrayRef<int64_t> shape, ValueRange indic
 
 struct PaddedBuffer {
   memref::AllocOp alloc;
-  scf::ParallelOp fill, copy;
-  Value padding, source;
+  scf::ParallelOp fill, interiorNest;
+  Value padding;
   memref::SubViewOp interior;
+  memref::StoreOp interiorStore;
   SmallVector<memref::LoadOp> loads;
   SmallVector<Operation *> deallocs;
 };
 
+/// The buffers `nest`'s body loads, when the body is only loads, side-effect-free ops
+/// without regions and `store`: a point computed from its inputs (a copy, or an
+/// elementwise op such as a clip moved in front of a convolution).
+std::optional<DenseSet<Value>> pointwiseInputs(scf::ParallelOp nest, memref::StoreOp store) {
+  DenseSet<Value> inputs;
+  for (Operation &op : nest.getBody()->without_terminator()) {
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      inputs.insert(kiln::rootOf(load.getMemRef()));
+    else if (&op != store && (op.getNumRegions() != 0 || !isMemoryEffectFree(&op)))
+      return std::nullopt;
+  }
+  return inputs;
+}
+
 /// `alloc` is filled with one value over its whole shape, then an interior window
-/// (static offsets, unit strides) receives a copy of `source`; afterwards it is only read.
+/// (static offsets, unit strides) is computed point by point from other buffers, which
+/// nothing writes until the last read; afterwards it is only read.
 std::optional<PaddedBuffer> matchPadded(memref::AllocOp alloc) {
   auto type = alloc.getType();
   if (!type.hasStaticShape() || !type.getLayout().isIdentity())
@@ -66,17 +86,11 @@ std::optional<PaddedBuffer> matchPadded(memref::AllocOp alloc) {
         return std::nullopt;
       auto store = dyn_cast<memref::StoreOp>(*view->getUsers().begin());
       auto loop = store ? dyn_cast<scf::ParallelOp>(store->getParentOp()) : nullptr;
-      if (!loop || !bodyIs<memref::LoadOp, memref::StoreOp>(loop) || store.getMemRef() != view ||
-          !coversShape(loop, view.getType().getShape(), store.getIndices()))
-        return std::nullopt;
-      auto load = store.getValueToStore().getDefiningOp<memref::LoadOp>();
-      if (!load || load->getParentOp() != loop || !llvm::equal(load.getIndices(), store.getIndices()) ||
-          !loop.isDefinedOutsideOfLoop(load.getMemRef()) ||
-          load.getMemRefType().getShape() != view.getType().getShape())
+      if (!loop || store.getMemRef() != view || !coversShape(loop, view.getType().getShape(), store.getIndices()))
         return std::nullopt;
       padded.interior = view;
-      padded.copy = loop;
-      padded.source = load.getMemRef();
+      padded.interiorNest = loop;
+      padded.interiorStore = store;
     } else if (auto load = dyn_cast<memref::LoadOp>(user)) {
       padded.loads.push_back(load);
     } else if (isa<memref::DeallocOp>(user)) {
@@ -85,23 +99,32 @@ std::optional<PaddedBuffer> matchPadded(memref::AllocOp alloc) {
       return std::nullopt;
     }
   }
-  if (!padded.fill || !padded.copy)
+  if (!padded.fill || !padded.interiorNest)
     return std::nullopt;
-  // Fill, then copy, then every read: all in the allocation's block, in that order.
+  std::optional<DenseSet<Value>> inputs = pointwiseInputs(padded.interiorNest, padded.interiorStore);
+  if (!inputs || inputs->contains(alloc))
+    return std::nullopt;
+  // Fill, then the interior, then every read: all in the allocation's block, in that
+  // order, with the interior's inputs unchanged until the last read.
   Block *block = alloc->getBlock();
-  if (padded.fill->getBlock() != block || padded.copy->getBlock() != block ||
-      !padded.fill->isBeforeInBlock(padded.copy))
+  if (padded.fill->getBlock() != block || padded.interiorNest->getBlock() != block ||
+      !padded.fill->isBeforeInBlock(padded.interiorNest))
     return std::nullopt;
+  Operation *lastReader = padded.interiorNest;
   for (memref::LoadOp load : padded.loads) {
     Operation *inBlock = block->findAncestorOpInBlock(*load);
-    if (!inBlock || !padded.copy->isBeforeInBlock(inBlock))
+    if (!inBlock || !padded.interiorNest->isBeforeInBlock(inBlock))
       return std::nullopt;
+    if (lastReader->isBeforeInBlock(inBlock))
+      lastReader = inBlock;
   }
+  if (lastReader != padded.interiorNest && kiln::mayWriteBetween(padded.interiorNest->getNextNode(), lastReader, *inputs))
+    return std::nullopt;
   return padded;
 }
 
-/// `load` of the padded buffer becomes: in the interior, a load of the source at the
-/// shifted indices; elsewhere, the padding value.
+/// `load` of the padded buffer becomes: in the interior, the interior's computation
+/// at the shifted indices; elsewhere, the padding value.
 void rewriteLoad(IRRewriter &rewriter, PaddedBuffer &padded, memref::LoadOp load) {
   rewriter.setInsertionPoint(load);
   Location loc = load.getLoc();
@@ -124,15 +147,20 @@ void rewriteLoad(IRRewriter &rewriter, PaddedBuffer &padded, memref::LoadOp load
     Value below = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index, hi);
     inside = inside ? rewriter.create<arith::AndIOp>(loc, inside, below).getResult() : below;
   }
+  auto computeInterior = [&](OpBuilder &b) -> Value {
+    IRMapping mapping;
+    mapping.map(padded.interiorNest.getInductionVars(), shifted);
+    for (Operation &op : padded.interiorNest.getBody()->without_terminator())
+      if (&op != padded.interiorStore)
+        b.clone(op, mapping);
+    return mapping.lookupOrDefault(padded.interiorStore.getValueToStore());
+  };
   if (!inside) { // the window is the whole buffer
-    rewriter.replaceOpWithNewOp<memref::LoadOp>(load, padded.source, shifted);
+    rewriter.replaceOp(load, computeInterior(rewriter));
     return;
   }
   auto choice = rewriter.create<scf::IfOp>(
-      loc, inside,
-      [&](OpBuilder &b, Location loc) {
-        b.create<scf::YieldOp>(loc, b.create<memref::LoadOp>(loc, padded.source, shifted).getResult());
-      },
+      loc, inside, [&](OpBuilder &b, Location loc) { b.create<scf::YieldOp>(loc, computeInterior(b)); },
       [&](OpBuilder &b, Location loc) { b.create<scf::YieldOp>(loc, padded.padding); });
   rewriter.replaceOp(load, choice.getResults());
 }
@@ -149,7 +177,7 @@ struct KilnInlinePadding : kiln::impl::KilnInlinePaddingBase<KilnInlinePadding> 
         continue;
       for (memref::LoadOp load : padded->loads)
         rewriteLoad(rewriter, *padded, load);
-      rewriter.eraseOp(padded->copy);
+      rewriter.eraseOp(padded->interiorNest);
       rewriter.eraseOp(padded->interior);
       rewriter.eraseOp(padded->fill);
       for (Operation *dealloc : padded->deallocs)

@@ -206,6 +206,35 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
   }];
 }
 
+def KilnSinkLibraryEpilogues : Pass<"kiln-sink-library-epilogues", "mlir::func::FuncOp"> {
+  let summary = "Move what a library call cannot take into the fusions that read its result";
+  let description = [{
+    Runs after kiln-choose-gpu-kernels. A fusion whose matmul or convolution goes to
+    cuBLASLt or cuDNN keeps in it what the library takes (a bias and residual add, a
+    final ReLU); anything after that (a ReLU6's clip, which cuDNN's fused call lacks)
+    would be a kernel of its own, reading and writing the library's whole output once
+    more. When those ops are cheap elementwise arithmetic (clip, relu, max, min, add,
+    sub, mul, neg, abs) and every reader of the fusion's result is a fusion without
+    library calls that uses it in elementwise ops or as the input of a convolution
+    reading each element at most 32 times (a depthwise 3x3 filter: 9), the ops move
+    into each reader, which recomputes them as it loads (kiln-fuse-pad-producers and
+    kiln-inline-padding put them in a padded convolution's loads). The library's
+    fusion then yields the library's own result.
+
+    ```mlir
+    %e = kiln.fusion (%x, %w, %b) {
+      %c = kiln.conv %x, %w, %b {kiln.gpu_kernel = "cudnn", ...}
+      %r = kiln.clip %c {min = 0.0, max = 6.0}
+      kiln.yield %r
+    }
+    %d = kiln.fusion (%e, %dw) { %y = kiln.conv %in, %dw {groups = 32, ...} ... }
+    // becomes
+    %e = kiln.fusion (%x, %w, %b) { %c = kiln.conv ... kiln.yield %c }
+    %d = kiln.fusion (%dw, %e) { %r = kiln.clip %in ... %y = kiln.conv %r, %dw ... }
+    ```
+  }];
+}
+
 def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
   let summary = "Hand the contractions chosen for cuBLASLt to it";
   let description = [{
@@ -244,16 +273,43 @@ def KilnGPULibraryCalls : Pass<"kiln-gpu-library-calls", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect"];
 }
 
+def KilnFusePadProducers : Pass<"kiln-fuse-pad-producers", "mlir::func::FuncOp"> {
+  let summary = "Compute an elementwise op straight into the interior of its padded result";
+  let description = [{
+    For the GPU: a `tensor.pad` of an all-parallel generic's result (a ReLU6 moved in
+    front of a depthwise convolution by kiln-sink-library-epilogues) becomes a fill
+    of the padded tensor with the generic computing into its interior slice. After
+    bufferization the generic's nest stores into the padded buffer's interior, where
+    kiln-inline-padding recomputes it in the reader's loads; otherwise bufferization may
+    place the generic's result in a buffer written again before the convolution reads
+    the padded copy, which then has to be built. (MLIR's FuseTensorPadWithProducer
+    patterns.)
+
+    ```mlir
+    %r = linalg.generic ... ins(%e) outs(%empty) { clip }
+    %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] { tensor.yield %zero }
+    // becomes
+    %f = linalg.fill ins(%zero) outs(%empty_padded)
+    %s = tensor.extract_slice %f[0, 0, 1, 1] ...
+    %r = linalg.generic ... ins(%e) outs(%s) { clip }
+    %p = tensor.insert_slice %r into %f[0, 0, 1, 1] ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def KilnInlinePadding : Pass<"kiln-inline-padding", "mlir::func::FuncOp"> {
   let summary = "Read padded buffers through their source instead of building them";
   let description = [{
     A padded convolution or pooling input is built by two nests: one fills a larger
-    buffer with the padding value, one copies the input into its interior. On the GPU
-    those are two kernels and a buffer written and read once. When nothing else writes
-    that buffer, each load from it becomes a bounds test instead: inside the interior
-    it reads the input (indices shifted by the padding), outside it yields the padding
-    value. The two nests and the buffer disappear, so the consumer's nest is the only
-    one left.
+    buffer with the padding value, one copies the input into its interior (or computes
+    it there point by point from other buffers: a clip moved in front of a depthwise
+    convolution). On the GPU those are two kernels and a buffer written and read once.
+    When nothing else writes that buffer, and nothing writes the interior's inputs
+    before the last read, each load from it becomes a bounds test instead: inside the
+    interior it computes the interior's point (indices shifted by the padding: a load
+    of the input, or the clip of one), outside it yields the padding value. The two
+    nests and the buffer disappear, so the consumer's nest is the only one left.
 
     ```mlir
     %p = memref.alloc() : memref<1x3x10x10xf32>
