@@ -22,10 +22,12 @@ dir=${2:-gpu-check}
 arch=${KILN_CUDA_ARCH:-sm_90}
 models=(resnet50 mobilenet_v2 bert_base)
 batched=(resnet50 bert_base) # also at batch 32 (the transfer is what limits this)
-# The lit inputs whose library mappings the stand-ins check (test/Runtime/cuda-*.test),
-# each with the flag that sends it to its library.
+# The lit inputs whose library mappings the stand-ins check (test/Runtime/cuda-*.test,
+# test/Target/CUDA/library-epilogues.test), each with the flag that sends it to its
+# library.
 cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "pointwise_conv --cuda-conv=cublaslt"
-       "attention_heads --cuda-gemm=cublaslt" "matmul_residual --cuda-gemm=cublaslt")
+       "attention_heads --cuda-gemm=cublaslt" "matmul_residual --cuda-gemm=cublaslt"
+       "inverted_residual --cuda-conv=auto")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"
