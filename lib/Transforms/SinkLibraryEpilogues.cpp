@@ -5,7 +5,6 @@
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/SetVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNSINKLIBRARYEPILOGUES
@@ -60,11 +59,13 @@ int64_t readsPerInput(ConvOp conv) {
 }
 
 /// Whether a fusion without library calls may read `arg` through recomputed ops:
-/// elementwise ops and convolutions that read each element a few times.
+/// elementwise ops that do not broadcast it, and convolutions that read each element
+/// a few times.
 bool canRecompute(BlockArgument arg) {
+  int64_t elements = cast<ShapedType>(arg.getType()).getNumElements();
   return llvm::all_of(arg.getUsers(), [&](Operation *user) {
     if (isElementwiseConsumer(user))
-      return true;
+      return cast<ShapedType>(user->getResult(0).getType()).getNumElements() == elements;
     auto conv = dyn_cast<ConvOp>(user);
     return conv && conv.getInput() == arg && conv.getWeight() != arg && conv.getBias() != arg &&
            readsPerInput(conv) <= kMaxReads;

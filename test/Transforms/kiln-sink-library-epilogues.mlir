@@ -73,7 +73,8 @@ func.func @after_the_epilogue(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %res
 // - the end is not cheap (SiLU's sigmoid);
 // - a reader loads each element too often (a dense 3x3 convolution, 16 filters: 144);
 // - a reader is itself a library fusion, which reads memory;
-// - the result is also the function's.
+// - the result is also the function's;
+// - a reader broadcasts it (a per-channel scale over a whole map).
 // CHECK-LABEL: func @stays
 // CHECK: kiln.relu
 // CHECK-NEXT: kiln.yield
@@ -94,8 +95,13 @@ func.func @after_the_epilogue(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %res
 // CHECK-NEXT: kiln.yield
 // CHECK: ^bb0
 // CHECK-NEXT: kiln.neg
+// CHECK: kiln.clip
+// CHECK-NEXT: kiln.yield
+// CHECK: ^bb0
+// CHECK-NEXT: kiln.mul
 func.func @stays(%x: tensor<1x16x8x8xf32>, %w: tensor<16x16x1x1xf32>, %r: tensor<1x16x8x8xf32>,
-                 %w3: tensor<16x16x3x3xf32>) -> (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) {
+                 %w3: tensor<16x16x3x3xf32>, %scale: tensor<1x16x1x1xf32>)
+    -> (tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>) {
   // Residual and ReLU: the library's; the clip reading it is a reader's own.
   %0 = kiln.fusion (%x, %w, %r) : (tensor<1x16x8x8xf32>, tensor<16x16x1x1xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
   ^bb0(%a: tensor<1x16x8x8xf32>, %f: tensor<16x16x1x1xf32>, %z: tensor<1x16x8x8xf32>):
@@ -165,5 +171,18 @@ func.func @stays(%x: tensor<1x16x8x8xf32>, %w: tensor<16x16x1x1xf32>, %r: tensor
     %n = kiln.neg %a : tensor<1x16x8x8xf32>
     kiln.yield %n : tensor<1x16x8x8xf32>
   }
-  return %5, %7, %8, %9 : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>
+  // Broadcast by its reader.
+  %10 = kiln.fusion (%scale, %w) : (tensor<1x16x1x1xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x1x1xf32> {
+  ^bb0(%a: tensor<1x16x1x1xf32>, %f: tensor<16x16x1x1xf32>):
+    %c = kiln.conv %a, %f {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64, kiln.gpu_kernel = "cudnn"}
+         : (tensor<1x16x1x1xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x1x1xf32>
+    %r6 = kiln.clip %c {min = 0.0 : f64, max = 6.0 : f64} : tensor<1x16x1x1xf32>
+    kiln.yield %r6 : tensor<1x16x1x1xf32>
+  }
+  %11 = kiln.fusion (%10, %x) : (tensor<1x16x1x1xf32>, tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  ^bb0(%a: tensor<1x16x1x1xf32>, %m: tensor<1x16x8x8xf32>):
+    %n = kiln.mul %m, %a : (tensor<1x16x8x8xf32>, tensor<1x16x1x1xf32>) -> tensor<1x16x8x8xf32>
+    kiln.yield %n : tensor<1x16x8x8xf32>
+  }
+  return %5, %7, %8, %9, %11 : tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>, tensor<1x16x8x8xf32>
 }
