@@ -18,6 +18,12 @@
 
 using namespace mlir;
 
+/// Whether the fusions are the CUDA target's: compiled for it, or run on the CPU the
+/// way its kernels would (--gpu-loops-on-cpu).
+static bool gpuFusions(const kiln::CompilerOptions &options) {
+  return options.target == kiln::Target::CUDA || options.gpuLoopsOnCPU;
+}
+
 void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options) {
   pm.addNestedPass<func::FuncOp>(createKilnDecompose());
   pm.addPass(createCanonicalizerPass());
@@ -29,12 +35,12 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   // (Reading the keepdims reductions without their unit reshape lets that tiling take
   // matmul, residual add and norm into one row loop, computing the matmul once; tried,
   // it was no faster on the CPU, the norm being ~1% of the matmul's work.)
-  bool gpuFusions = options.target == Target::CUDA || options.gpuLoopsOnCPU;
+  bool gpu = gpuFusions(options);
   if (options.fuse)
-    pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{gpuFusions, gpuFusions}));
+    pm.addNestedPass<func::FuncOp>(createKilnFuse(KilnFuseOptions{gpu, gpu}));
   // --gpu-loops-on-cpu makes the same choices, so its fusions are the GPU's, though
   // it generates every product.
-  if (gpuFusions) {
+  if (gpu) {
     pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
     pm.addNestedPass<func::FuncOp>(createKilnSinkLibraryEpilogues());
   }
@@ -47,12 +53,13 @@ void kiln::buildLinalgPipeline(OpPassManager &pm, const CompilerOptions &options
   // Inside each outlined fusion, chains of elementwise generics become one loop nest,
   // so their intermediates are never stored.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
-  // An op moved in front of a padded convolution (kiln-sink-library-epilogues) writes
-  // the padded tensor's interior, for kiln-inline-padding to fold into the loads.
-  if (options.target == Target::CUDA || options.gpuLoopsOnCPU)
+  if (gpuFusions(options)) {
+    // An op moved in front of a padded convolution (kiln-sink-library-epilogues)
+    // writes the padded tensor's interior, for kiln-inline-padding to fold into the
+    // loads.
     pm.addNestedPass<func::FuncOp>(createKilnFusePadProducers());
-  // Loop order and row tiling for CPU caches and vector units.
-  if (options.target == Target::CPU && !options.gpuLoopsOnCPU) {
+  } else {
+    // Loop order and row tiling for CPU caches and vector units.
     pm.addNestedPass<func::FuncOp>(createKilnReorderContractionLoops());
     pm.addNestedPass<func::FuncOp>(createKilnFuseEpilogues());
   }

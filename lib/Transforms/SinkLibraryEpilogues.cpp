@@ -188,14 +188,15 @@ struct KilnSinkLibraryEpilogues : kiln::impl::KilnSinkLibraryEpiloguesBase<KilnS
   void runOnOperation() override {
     SmallVector<FusionOp> fusions;
     getOperation().walk([&](FusionOp fusion) { fusions.push_back(fusion); });
-    for (FusionOp fusion : fusions)
-      if (std::optional<Tail> tail = tailOf(fusion))
-        sink(fusion, *tail);
-    // Constants the moved ops read may now be dead in their former fusion.
-    for (FusionOp fusion : fusions)
+    for (FusionOp fusion : fusions) {
+      std::optional<Tail> tail = tailOf(fusion);
+      if (!tail || !sink(fusion, *tail))
+        continue;
+      // Constants the moved ops read may now be dead here.
       for (Operation &op : llvm::make_early_inc_range(llvm::reverse(fusion.getBody().front())))
         if (isa<ConstantOp>(op) && op.use_empty())
           op.erase();
+    }
   }
 };
 
