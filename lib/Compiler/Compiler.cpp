@@ -57,8 +57,9 @@ llvm::Error kiln::applyTargetOption(StringRef spec, CompilerOptions &options) {
 }
 
 const char *const kiln::kCudaGemmHelp =
-    "CUDA: matmuls through cuBLASLt where it fits and pays (auto, default), wherever it fits "
-    "(cublaslt), or as generated kernels only (kernels)";
+    "CUDA: matmuls through cuBLASLt where it fits and pays, else generated (auto, default), "
+    "wherever it fits (cublaslt), as generated kernels only (kernels), or all through the "
+    "generated tensor-core kernel (tensor-cores, sm_80 and later)";
 const char *const kiln::kCudaConvHelp =
     "CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it fits "
     "and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt (cublaslt), "
@@ -66,7 +67,7 @@ const char *const kiln::kCudaConvHelp =
 
 llvm::Error kiln::applyCudaLibraryOptions(StringRef gemm, StringRef conv, CompilerOptions &options) {
   if (!isGPUGemmPolicy(gemm))
-    return llvm::createStringError("--cuda-gemm takes auto, cublaslt or kernels, not '" + gemm.str() + "'");
+    return llvm::createStringError("--cuda-gemm takes auto, cublaslt, kernels or tensor-cores, not '" + gemm.str() + "'");
   if (!isGPUConvPolicy(conv))
     return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt or kernels, not '" + conv.str() + "'");
   options.cudaGemm = gemm.str();

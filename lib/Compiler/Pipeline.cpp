@@ -18,6 +18,12 @@
 
 using namespace mlir;
 
+/// Whether `arch` (sm_XX) has mma.sync on TF32: sm_80 and later.
+static bool hasTF32TensorCores(llvm::StringRef arch) {
+  unsigned version = 0;
+  return arch.consume_front("sm_") && !arch.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
+}
+
 /// Whether the fusions are the CUDA target's: compiled for it, or run on the CPU the
 /// way its kernels would (--gpu-loops-on-cpu).
 static bool gpuFusions(const kiln::CompilerOptions &options) {
@@ -41,7 +47,11 @@ void kiln::buildGraphPipeline(OpPassManager &pm, const CompilerOptions &options)
   // --gpu-loops-on-cpu makes the same choices, so its fusions are the GPU's, though
   // it generates every product.
   if (gpu) {
-    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(KilnChooseGPUKernelsOptions{options.cudaGemm, options.cudaConv}));
+    KilnChooseGPUKernelsOptions choice;
+    choice.gemm = options.cudaGemm;
+    choice.conv = options.cudaConv;
+    choice.tensorCores = hasTF32TensorCores(options.cudaArch);
+    pm.addNestedPass<func::FuncOp>(createKilnChooseGPUKernels(choice));
     pm.addNestedPass<func::FuncOp>(createKilnSinkLibraryEpilogues());
   }
 }
@@ -98,6 +108,9 @@ static void addParallelLoopNests(OpPassManager &pm, bool onCPU) {
       kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
   if (!onCPU)
     pm.addPass(kiln::createKilnGPULibraryCalls());
+  // On the CPU the tensor-core kernel keeps its tiles and epilogue but sums each
+  // accumulator's products itself.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTensorCoreMatmuls(kiln::KilnGPUTensorCoreMatmulsOptions{onCPU}));
   // Softmax, layer norm: one kernel with a block per row.
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPURowKernels(
       onCPU ? kiln::KilnGPURowKernelsOptions{/*minReduction=*/1} : kiln::KilnGPURowKernelsOptions{}));

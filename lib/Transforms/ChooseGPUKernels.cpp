@@ -21,7 +21,7 @@ kiln::GPUContractionKernel kiln::chooseGPUContractionKernel(int64_t outputs, int
 }
 
 bool kiln::isGPUGemmPolicy(StringRef gemm) {
-  return gemm == "auto" || gemm == "cublaslt" || gemm == "kernels";
+  return gemm == "auto" || gemm == "cublaslt" || gemm == "kernels" || gemm == "tensor-cores";
 }
 
 bool kiln::isGPUConvPolicy(StringRef conv) {
@@ -101,6 +101,21 @@ bool fitsLibrary(kiln::ConvOp conv) {
   return true;
 }
 
+/// Whether the generated tensor-core kernel can take `matmul`: f32, static, both
+/// operands at least 2-D (rows and columns to tile) and entering its fusion unchanged
+/// or through views, so the product stays a plain multiply-add (see
+/// kiln-gpu-tensor-core-matmuls). Unlike cuBLASLt it loads any layout and broadcasts
+/// batch dimensions.
+bool fitsTensorCores(kiln::MatMulOp matmul) {
+  auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
+  auto out = cast<ShapedType>(matmul.getOutput().getType());
+  if (!lhs.hasStaticShape() || !rhs.hasStaticShape() || !out.hasStaticShape() || lhs.getRank() < 2 ||
+      rhs.getRank() < 2 || !lhs.getElementType().isF32() || !rhs.getElementType().isF32() ||
+      !out.getElementType().isF32())
+    return false;
+  return !isa<kiln::FusionOp>(matmul->getParentOp()) || llvm::all_of(matmul->getOperands(), readsRegionInput);
+}
+
 int64_t elementCount(Value value) {
   auto type = dyn_cast<ShapedType>(value.getType());
   return type && type.hasStaticShape() ? type.getNumElements() : -1;
@@ -110,8 +125,12 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
   using Base::Base;
   void runOnOperation() override {
     if (!kiln::isGPUGemmPolicy(gemm) || !kiln::isGPUConvPolicy(conv)) {
-      getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt or kernels, not '")
+      getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt, kernels or tensor-cores, not '")
           << gemm << "', and conv auto, cudnn, cublaslt or kernels, not '" << conv << "'";
+      return signalPassFailure();
+    }
+    if (gemm == "tensor-cores" && !tensorCores) {
+      getOperation().emitError("kiln-choose-gpu-kernels: gemm=tensor-cores needs TF32 tensor cores (sm_80 or later)");
       return signalPassFailure();
     }
     // Below this a generated kernel, with the fusion's epilogue in registers, costs
@@ -122,17 +141,30 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
     // generated kernel moves the same bytes with the fusion's whole epilogue in
     // registers (a depthwise convolution's ReLU6, which cuDNN's fused call lacks).
     constexpr int64_t kShortReduction = 32;
+    // A tensor-core tile is 16 rows by 8 columns; fewer than 16 leaves most of it idle.
+    constexpr int64_t kMinTileSide = 16;
     getOperation().walk([&](Operation *op) {
       bool forced = false;
       int64_t outputs = -1, reduced = -1;
-      StringRef library;
+      StringRef library, tensorCore;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
         reduced = lhs.hasStaticShape() ? lhs.getShape().back() : -1;
-        if (gemm != "kernels" && fitsLibrary(matmul))
+        if ((gemm == "auto" || gemm == "cublaslt") && fitsLibrary(matmul))
           library = "cublaslt";
         forced = gemm == "cublaslt";
+        if (tensorCores && fitsTensorCores(matmul)) {
+          auto rhs = cast<ShapedType>(matmul.getRhs().getType());
+          int64_t rows = lhs.getShape().drop_back().back(), cols = rhs.getShape().back();
+          // Forced, or where a per-output kernel would be one thread per output over
+          // enough work and the tiles are not mostly empty.
+          if (gemm == "tensor-cores" ||
+              (rows >= kMinTileSide && cols >= kMinTileSide && outputs * reduced >= kLibraryWork &&
+               reduced >= kShortReduction &&
+               kiln::chooseGPUContractionKernel(outputs, reduced) == kiln::GPUContractionKernel::ThreadPerOutput))
+            tensorCore = "tensor_core";
+        }
       } else if (auto conv = dyn_cast<kiln::ConvOp>(op)) {
         outputs = elementCount(conv.getOutput());
         auto weight = cast<ShapedType>(conv.getWeight().getType());
@@ -149,6 +181,8 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
       if (outputs < 0 || reduced < 0)
         return;
       StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
+      if (!tensorCore.empty())
+        kernel = tensorCore;
       if (!library.empty() && (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction)))
         kernel = library;
       op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));

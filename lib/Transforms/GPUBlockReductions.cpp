@@ -24,53 +24,6 @@ namespace {
 
 using namespace kiln;
 
-bool allParallel(linalg::GenericOp op) {
-  return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
-}
-
-/// An elementwise generic right before `op` that writes `op`'s whole output, element
-/// for element, from buffers `op` does not touch (a fill, a broadcast bias): thread 0
-/// can compute its element's starting value instead of loading it.
-linalg::GenericOp precedingInit(linalg::GenericOp op) {
-  auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
-  Value out = op.getDpsInitOperand(0)->get();
-  if (!init || !allParallel(init) || init.getNumDpsInits() != 1 ||
-      init.getDpsInitOperand(0)->get() != out ||
-      !init.getMatchingIndexingMap(init.getDpsInitOperand(0)).isIdentity() ||
-      !init.getRegion().front().getArgument(init.getNumDpsInputs()).use_empty())
-    return nullptr;
-  Value root = rootOf(out);
-  for (OpOperand *in : llvm::concat<OpOperand *>(init.getDpsInputOperands(), op.getDpsInputOperands()))
-    if (isa<ShapedType>(in->get().getType()) && rootOf(in->get()) == root)
-      return nullptr;
-  return init;
-}
-
-/// An elementwise generic right after `op` over exactly `op`'s output, reading that
-/// output only element for element and writing nothing `op` reads: thread 0 of each
-/// block can apply it to its element (a mean's division, say).
-linalg::GenericOp followingEpilogue(linalg::GenericOp op) {
-  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
-  Value out = op.getDpsInitOperand(0)->get();
-  auto outType = dyn_cast<MemRefType>(out.getType());
-  if (!epilogue || !allParallel(epilogue) || !outType ||
-      epilogue.getStaticLoopRanges() != SmallVector<int64_t>(outType.getShape()))
-    return nullptr;
-  llvm::DenseSet<Value> readByReduction;
-  for (OpOperand *in : op.getDpsInputOperands())
-    readByReduction.insert(rootOf(in->get()));
-  for (OpOperand &operand : epilogue->getOpOperands()) {
-    bool isOut = operand.get() == out;
-    if (!isOut && isa<ShapedType>(operand.get().getType()) && rootOf(operand.get()) == rootOf(out))
-      return nullptr; // another view of the output
-    if ((isOut || epilogue.isDpsInit(&operand)) && !epilogue.getMatchingIndexingMap(&operand).isIdentity())
-      return nullptr;
-    if (epilogue.isDpsInit(&operand) && readByReduction.contains(rootOf(operand.get())))
-      return nullptr;
-  }
-  return epilogue;
-}
-
 struct KilnGPUBlockReductions : kiln::impl::KilnGPUBlockReductionsBase<KilnGPUBlockReductions> {
   using Base::Base;
 

@@ -1,4 +1,5 @@
 #include "KernelBodies.h"
+#include "BufferWalk.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -109,4 +110,45 @@ SmallVector<Value> kiln::evaluateAt(OpBuilder &b, linalg::GenericOp generic, Arr
   for (Value result : generic.getRegion().front().getTerminator()->getOperands())
     results.push_back(mapping.lookupOrDefault(result));
   return results;
+}
+
+static bool allParallel(linalg::GenericOp op) {
+  return op.getNumLoops() == op.getNumParallelLoops() && op.hasPureBufferSemantics();
+}
+
+linalg::GenericOp kiln::precedingInit(linalg::GenericOp op) {
+  auto init = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/false));
+  Value out = op.getDpsInitOperand(0)->get();
+  if (!init || !allParallel(init) || init.getNumDpsInits() != 1 ||
+      init.getDpsInitOperand(0)->get() != out ||
+      !init.getMatchingIndexingMap(init.getDpsInitOperand(0)).isIdentity() ||
+      !init.getRegion().front().getArgument(init.getNumDpsInputs()).use_empty())
+    return nullptr;
+  Value root = rootOf(out);
+  for (OpOperand *in : llvm::concat<OpOperand *>(init.getDpsInputOperands(), op.getDpsInputOperands()))
+    if (isa<ShapedType>(in->get().getType()) && rootOf(in->get()) == root)
+      return nullptr;
+  return init;
+}
+
+linalg::GenericOp kiln::followingEpilogue(linalg::GenericOp op) {
+  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(neighbour(op, /*after=*/true));
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  if (!epilogue || !allParallel(epilogue) || !outType ||
+      epilogue.getStaticLoopRanges() != SmallVector<int64_t>(outType.getShape()))
+    return nullptr;
+  llvm::DenseSet<Value> readByReduction;
+  for (OpOperand *in : op.getDpsInputOperands())
+    readByReduction.insert(rootOf(in->get()));
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    bool isOut = operand.get() == out;
+    if (!isOut && isa<ShapedType>(operand.get().getType()) && rootOf(operand.get()) == rootOf(out))
+      return nullptr; // another view of the output
+    if ((isOut || epilogue.isDpsInit(&operand)) && !epilogue.getMatchingIndexingMap(&operand).isIdentity())
+      return nullptr;
+    if (epilogue.isDpsInit(&operand) && readByReduction.contains(rootOf(operand.get())))
+      return nullptr;
+  }
+  return epilogue;
 }

@@ -64,6 +64,18 @@ llvm::SmallVector<mlir::Value> evaluateAt(mlir::OpBuilder &b, mlir::linalg::Gene
                                           llvm::ArrayRef<mlir::Value> ivs,
                                           const KnownValues &known = KnownValues());
 
+/// An elementwise generic right before the contraction or reduction `op` that writes
+/// `op`'s whole output, element for element, from buffers `op` does not touch (a fill,
+/// a broadcast bias): a kernel can compute each element's starting value instead of
+/// loading it.
+mlir::linalg::GenericOp precedingInit(mlir::linalg::GenericOp op);
+
+/// An elementwise generic right after `op` over exactly `op`'s output, reading that
+/// output only element for element and writing nothing `op` reads: a kernel can apply
+/// it to each element of `op`'s result as it finishes it (a mean's division, a bias
+/// and ReLU).
+mlir::linalg::GenericOp followingEpilogue(mlir::linalg::GenericOp op);
+
 } // namespace kiln
 
 #endif

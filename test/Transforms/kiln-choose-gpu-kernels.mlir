@@ -3,6 +3,9 @@
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels="gemm=kernels conv=kernels" | FileCheck %s
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels=conv=cublaslt | FileCheck %s --check-prefix=POINTWISE
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels=conv=cudnn | FileCheck %s --check-prefix=DNN
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels=gemm=tensor-cores | FileCheck %s --check-prefix=TC
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels="gemm=kernels tensor-cores=false" | FileCheck %s --check-prefix=SIMT
+// RUN: not kiln-opt %s -kiln-choose-gpu-kernels="gemm=tensor-cores tensor-cores=false" 2>&1 | FileCheck %s --check-prefix=NOTC
 
 // By default matmuls of at least 65536 multiply-adds go to cuBLASLt, smaller ones stay
 // generated; gemm=cublaslt sends every one.
@@ -14,12 +17,21 @@
 // LIB-COUNT-3: kiln.gpu_kernel = "cublaslt"
 
 // With generated kernels only: a classifier at batch 1 (1000 outputs, 2048 products
-// each) gets a block per output; a projection over 128 tokens (98304 outputs) keeps a
-// thread per output, as does a short reduction (64 products).
+// each) gets a block per output; a projection over 128 tokens (98304 outputs) the
+// tensor-core kernel (a thread per output without tensor cores, before sm_80); 4 rows
+// would leave a 16-row tensor-core tile mostly idle, so they keep a thread per output.
+// gemm=tensor-cores sends all three to tensor cores.
 // CHECK-LABEL: func @matmuls
 // CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "block_per_output"} : (tensor<1x2048xf32>
-// CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<128x768xf32>
+// CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "tensor_core"} : (tensor<128x768xf32>
 // CHECK: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64xf32>
+// SIMT-LABEL: func @matmuls
+// SIMT: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "block_per_output"} : (tensor<1x2048xf32>
+// SIMT: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<128x768xf32>
+// SIMT: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64xf32>
+// TC-LABEL: func @matmuls
+// TC-COUNT-3: kiln.gpu_kernel = "tensor_core"
+// NOTC: error: kiln-choose-gpu-kernels: gemm=tensor-cores needs TF32 tensor cores (sm_80 or later)
 func.func @matmuls(%x: tensor<1x2048xf32>, %w: tensor<2048x1000xf32>, %t: tensor<128x768xf32>,
                    %p: tensor<768x768xf32>, %s: tensor<4x64xf32>, %q: tensor<64x8xf32>)
     -> (tensor<1x1000xf32>, tensor<128x768xf32>, tensor<4x8xf32>) {
@@ -62,10 +74,11 @@ func.func @convs(%x: tensor<1x512x7x7xf32>, %w: tensor<512x512x3x3xf32>, %d: ten
 }
 
 // A matmul whose operand is computed inside its fusion would fold that into the
-// product, which cuBLASLt cannot take; nor does it broadcast batch dimensions.
+// product, which neither cuBLASLt nor the tensor-core kernel takes; cuBLASLt does not
+// broadcast batch dimensions either, the tensor-core kernel does.
 // LIB-LABEL: func @not_for_the_library
 // LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<64x64xf32>
-// LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"} : (tensor<4x64x64xf32>, tensor<1x64x64xf32>)
+// LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "tensor_core"} : (tensor<4x64x64xf32>, tensor<1x64x64xf32>)
 func.func @not_for_the_library(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %b: tensor<4x64x64xf32>, %c: tensor<1x64x64xf32>)
     -> (tensor<64x64xf32>, tensor<4x64x64xf32>) {
   %0 = kiln.fusion (%x, %w) : (tensor<64x64xf32>, tensor<64x64xf32>) -> tensor<64x64xf32> {

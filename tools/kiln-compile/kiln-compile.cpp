@@ -118,8 +118,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   for (auto *option : {&cudaGemm, &cudaConv})
-    if (option->getNumOccurrences() && options.target != kiln::Target::CUDA) {
-      errs() << "kiln-compile: error: --" << option->ArgStr << " needs --target=cuda\n";
+    if (option->getNumOccurrences() && options.target != kiln::Target::CUDA && !options.gpuLoopsOnCPU) {
+      errs() << "kiln-compile: error: --" << option->ArgStr << " needs --target=cuda or --gpu-loops-on-cpu\n";
       return 2;
     }
   options.weightsFile = weightsFile;

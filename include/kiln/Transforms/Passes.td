@@ -169,7 +169,9 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
   let summary = "Record how the CUDA target computes each matmul and convolution";
   let options = [
     Option<"gemm", "gemm", "std::string", /*default=*/"\"auto\"",
-           "Matmuls: auto (cuBLASLt from 65536 multiply-adds and 32 per output), cublaslt (every one that fits), kernels (generated only)">,
+           "Matmuls: auto (cuBLASLt from 65536 multiply-adds and 32 per output, else generated), cublaslt (every one that fits), kernels (generated only), tensor-cores (every one through the generated tensor-core kernel)">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Whether the architecture has TF32 tensor cores (sm_80 and later)">,
     Option<"conv", "conv", "std::string", /*default=*/"\"auto\"",
            "Convolutions: auto (cuDNN from 65536 multiply-adds and 32 per output), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only)">,
   ];
@@ -198,6 +200,11 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       of a large GPU) each reducing at least 256 products, as in a classifier at batch
       1: a block per output, its threads splitting the reduction, `gpu.all_reduce`
       combining them, thread 0 applying the epilogue.
+    - `"tensor_core"` (matmuls, with `tensor-cores`): the generated mma.sync kernel
+      (kiln-gpu-tensor-core-matmuls) for f32 matmuls the library does not take (an
+      operand computed in the fusion, batch broadcasting, `gemm=kernels`) with at least
+      16 rows and 16 columns, 65536 multiply-adds and 32 per output, where one thread
+      per output would be the choice; every f32 matmul with `gemm=tensor-cores`.
 
     ```mlir
     %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
@@ -394,6 +401,49 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Generate tensor-core matmul kernels (mma.sync, 3xTF32)";
+  let description = [{
+    Every matmul generic on buffers marked `kiln.gpu_kernel = "tensor_core"` (by
+    kiln-choose-gpu-kernels, through the linalg lowering) whose body is
+    `acc + lhs * rhs` on f32, with one reduction loop, one loop indexing only the
+    left operand (rows), one only the right (columns) and the rest indexing the output
+    (batch), becomes a `gpu.launch`: a block of 2x2 warps per 64x64 output tile and
+    batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32, the reduction 8
+    at a time. Each operand is split into a TF32 high part and the TF32 of the rest,
+    and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
+    the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
+    An elementwise init right before (a zero fill, a bias broadcast) gives each
+    accumulator its starting value and an elementwise epilogue right after (bias,
+    activation, residual add) runs on the finished accumulators, each thread storing
+    its own outputs: one kernel per fusion, as with the per-output kernels. Ragged
+    edges clamp their loads and guard their stores; a reduction not a multiple of 8
+    reads zeros past its end. Generics that do not match keep
+    `"thread_per_output"`. With `emulate` (`--gpu-loops-on-cpu`) each accumulator
+    sums its 8 products of the same split operands itself instead of `mma.sync`,
+    whose lanes exchange registers a CPU thread cannot see.
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "parallel", "reduction"], kiln.gpu_kernel = "tensor_core"}
+        ins(%x, %w : memref<128x768xf32>, memref<768x768xf32>) outs(%y : memref<128x768xf32>)
+    // becomes
+    gpu.launch blocks(12, 2, 1) threads(128, 1, 1) {
+      %acc:32 = scf.for %k = %c0 to %c768 step %c8 iter_args(...) {
+        ... nvvm.mma.sync A[...] B[...] C[...] {multiplicandAPtxType = #nvvm.mma_type<tf32>, ...}
+      }
+      memref.store ... // the epilogue on each accumulator
+    }
+    ```
+  }];
+  let options = [
+    Option<"emulate", "emulate", "bool", /*default=*/"false",
+           "Scalar products per accumulator instead of mma.sync, to run the kernel on the CPU">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect"];
 }
 
 def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::FuncOp"> {

@@ -1,0 +1,360 @@
+// kiln-gpu-tensor-core-matmuls: a matmul generic chosen for tensor cores
+// (kiln.gpu_kernel = "tensor_core") becomes a gpu.launch whose warps multiply with
+// mma.sync m16n8k8 on TF32 in three passes (3xTF32: f32 accuracy); the fusion's init
+// (a fill, a bias) and epilogue (bias, activation, residual) run on the accumulators
+// in registers, so the whole fusion is still one kernel.
+#include "kiln/Transforms/Passes.h"
+
+#include "BufferWalk.h"
+#include "KernelBodies.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNGPUTENSORCOREMATMULS
+#include "kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+using namespace kiln;
+
+// A block of 2x2 warps computes a 64x64 tile of the output; each warp a 32x32 tile as
+// 2x4 mma tiles of 16x8, stepping through the reduction 8 at a time.
+constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, kMmaN = 8, kMmaK = 8;
+constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
+constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
+constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
+
+/// The loops of `out[b.., m, n] += a[b.., m, k] * b[b.., k, n]`, whatever the operands'
+/// layouts: `m` indexes the first operand only, `n` the second only, `k` is the one
+/// reduction, and every other loop (batch) indexes the output.
+struct MatmulLoops {
+  unsigned m, n, k;
+  SmallVector<unsigned> batch;
+  SmallVector<int64_t> ranges;
+};
+
+std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  for (Value operand : op->getOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.getType());
+    if (!type || !type.getElementType().isF32())
+      return std::nullopt;
+  }
+  // The body is `acc + in0 * in1` and nothing else.
+  auto combiner = matchCombiner(op);
+  Block &body = op.getRegion().front();
+  if (!combiner || combiner->kind != arith::AtomicRMWKind::addf || body.getOperations().size() != 3)
+    return std::nullopt;
+  auto mul = combiner->element.getDefiningOp<arith::MulFOp>();
+  if (!mul || !((mul.getLhs() == body.getArgument(0) && mul.getRhs() == body.getArgument(1)) ||
+                (mul.getLhs() == body.getArgument(1) && mul.getRhs() == body.getArgument(0))))
+    return std::nullopt;
+
+  MatmulLoops loops;
+  loops.ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(loops.ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  AffineMap a = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  AffineMap b = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!a.isProjectedPermutation() || !b.isProjectedPermutation() || !out.isProjectedPermutation())
+    return std::nullopt;
+  SmallVector<unsigned> ms, ns;
+  for (auto [d, kind] : llvm::enumerate(op.getIteratorTypesArray())) {
+    if (kind == utils::IteratorType::reduction) {
+      if (!a.isFunctionOfDim(d) || !b.isFunctionOfDim(d))
+        return std::nullopt;
+      loops.k = d;
+      continue;
+    }
+    if (!out.isFunctionOfDim(d))
+      return std::nullopt;
+    bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
+    (inA && !inB ? ms : !inA && inB ? ns : loops.batch).push_back(d);
+  }
+  if (ms.size() != 1 || ns.size() != 1)
+    return std::nullopt;
+  loops.m = ms.front();
+  loops.n = ns.front();
+  return loops;
+}
+
+/// Whether `buffer` is a scratch allocation that nothing but `ops` (and its dealloc)
+/// touches: the kernel then need not store it.
+bool onlyUsedBy(Value buffer, ArrayRef<Operation *> ops) {
+  if (!buffer.getDefiningOp<memref::AllocOp>())
+    return false;
+  return llvm::all_of(buffer.getUsers(), [&](Operation *user) {
+    return isa<memref::DeallocOp>(user) || llvm::is_contained(ops, user);
+  });
+}
+
+/// Writes the kernel for one matmul generic and its init and epilogue generics.
+struct KernelWriter {
+  OpBuilder &b;
+  Location loc;
+  linalg::GenericOp op;
+  const MatmulLoops &loops;
+  bool emulate; // scalar products per accumulator instead of mma.sync (--gpu-loops-on-cpu)
+  int64_t rows, cols, depth;
+
+  KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops, bool emulate)
+      : b(b), loc(op.getLoc()), op(op), loops(loops), emulate(emulate), rows(loops.ranges[loops.m]),
+        cols(loops.ranges[loops.n]), depth(loops.ranges[loops.k]) {}
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value add(Value x, int64_t y) { return y ? add(x, index(y)) : x; }
+  Value mul(Value x, int64_t y) { return arith::MulIOp::create(b, loc, x, index(y)); }
+  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, loc, x, index(y)); }
+  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, loc, x, index(y)); }
+  Value less(Value x, int64_t y) { return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, index(y)); }
+
+  /// `i` kept inside [0, extent) where the tiles overrun it: the element loaded there
+  /// only feeds outputs that are never stored.
+  Value clamp(Value i, int64_t extent, int64_t tile) {
+    return extent % tile ? arith::MinUIOp::create(b, loc, i, index(extent - 1)).getResult() : i;
+  }
+
+  /// The generic's loop indices at output (batch, row, col) and reduction index `k`.
+  SmallVector<Value> ivs(ArrayRef<Value> batch, Value row, Value col, Value k) {
+    SmallVector<Value> all(loops.ranges.size());
+    for (auto [d, iv] : llvm::zip_equal(loops.batch, batch))
+      all[d] = iv;
+    all[loops.m] = row;
+    all[loops.n] = col;
+    all[loops.k] = k;
+    for (Value &iv : all) // a loop the operand does not index
+      iv = iv ? iv : index(0);
+    return all;
+  }
+
+  /// Operand `which`'s element at those indices; zero past the end of the reduction.
+  Value element(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
+    OpOperand *operand = op.getDpsInputOperand(which);
+    Value inside = depth % kMmaK ? less(k, depth) : Value();
+    Value at = clamp(k, depth, kMmaK);
+    Value value = loadAt(b, loc, operand->get(), op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
+    if (!inside)
+      return value;
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    return arith::SelectOp::create(b, loc, inside, value, zero);
+  }
+
+  /// `x` rounded to TF32 (10 mantissa bits, to nearest), as bits.
+  Value tf32Bits(Value x) {
+    Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
+    Value half = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0x1000));
+    Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
+    return arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
+  }
+  /// `x` as a TF32 high part and the TF32 of what remains: x = hi + lo to about 2^-22
+  /// of x, where TF32 alone keeps 2^-11.
+  std::pair<Value, Value> split(Value x) {
+    Value hi = tf32Bits(x);
+    Value rest = arith::SubFOp::create(b, loc, x, arith::BitcastOp::create(b, loc, b.getF32Type(), hi));
+    return {hi, tf32Bits(rest)};
+  }
+  Value asFloat(Value bits) { return arith::BitcastOp::create(b, loc, b.getF32Type(), bits); }
+
+  /// One step of 8 along the reduction for this thread's accumulators, the warp's
+  /// mma.sync way: lane (g = lane / 4, t = lane % 4) holds A's (g, t), (g + 8, t),
+  /// (g, t + 4), (g + 8, t + 4) of each 16x8 tile, B's (t, g), (t + 4, g) of each 8x8
+  /// tile, and accumulators (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
+  SmallVector<Value> mmaStep(ArrayRef<Value> batch, Value rowBase, Value colBase, Value g, Value t, Value k0,
+                             ValueRange acc) {
+    SmallVector<std::pair<Value, Value>> a(kWarpRowTiles * 4), bt(kWarpColTiles * 2);
+    for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
+      for (int64_t reg = 0; reg < 4; ++reg) {
+        Value row = clamp(add(add(rowBase, mi * kMmaM + (reg % 2) * 8), g), rows, kBlockTile);
+        a[mi * 4 + reg] = split(element(0, batch, row, Value(), add(add(k0, t), (reg / 2) * 4)));
+      }
+    for (int64_t ni = 0; ni < kWarpColTiles; ++ni)
+      for (int64_t reg = 0; reg < 2; ++reg) {
+        Value col = clamp(add(add(colBase, ni * kMmaN), g), cols, kBlockTile);
+        bt[ni * 2 + reg] = split(element(1, batch, Value(), col, add(add(k0, t), reg * 4)));
+      }
+    MLIRContext *ctx = b.getContext();
+    Type f32 = b.getF32Type();
+    auto result = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    SmallVector<Value> next(acc.begin(), acc.end());
+    for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
+      for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
+        auto part = [&](bool high, ArrayRef<std::pair<Value, Value>> regs, int64_t first, int64_t count) {
+          SmallVector<Value> values;
+          for (int64_t r = 0; r < count; ++r)
+            values.push_back(high ? regs[first + r].first : regs[first + r].second);
+          return values;
+        };
+        MutableArrayRef<Value> c(next.data() + (mi * kWarpColTiles + ni) * 4, 4);
+        // The small products first: lo*hi, hi*lo, then hi*hi (lo*lo is below f32's
+        // precision).
+        for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}}) {
+          auto mma = NVVM::MmaOp::create(
+              b, loc, result, part(aHigh, a, mi * 4, 4), part(bHigh, bt, ni * 2, 2), ValueRange(c),
+              ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
+              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+          for (int64_t e = 0; e < 4; ++e)
+            c[e] = LLVM::ExtractValueOp::create(b, loc, mma, e);
+        }
+      }
+    return next;
+  }
+
+  /// The same step on the CPU: each accumulator sums its 8 products of the split
+  /// operands itself, since a thread there cannot see the other lanes' registers.
+  SmallVector<Value> emulatedStep(ArrayRef<Value> batch, Value rowBase, Value colBase, Value g, Value t, Value k0,
+                                  ValueRange acc) {
+    SmallVector<Value> next;
+    for (auto [i, value] : llvm::enumerate(acc)) {
+      auto [row, col] = accumulatorAt(i, rowBase, colBase, g, t);
+      row = clamp(row, rows, kBlockTile);
+      col = clamp(col, cols, kBlockTile);
+      auto loop = scf::ForOp::create(b, loc, index(0), index(kMmaK), index(1), ValueRange{value});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value k = add(k0, loop.getInductionVar());
+      auto [aHi, aLo] = split(element(0, batch, row, col, k));
+      auto [bHi, bLo] = split(element(1, batch, row, col, k));
+      Value sum = loop.getRegionIterArg(0);
+      for (auto [x, y] : {std::pair{aLo, bHi}, std::pair{aHi, bLo}, std::pair{aHi, bHi}})
+        sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, asFloat(x), asFloat(y)));
+      scf::YieldOp::create(b, loc, sum);
+      next.push_back(loop.getResult(0));
+    }
+    return next;
+  }
+
+  /// Accumulator `i`'s output row and column (see mmaStep).
+  std::pair<Value, Value> accumulatorAt(int64_t i, Value rowBase, Value colBase, Value g, Value t) {
+    int64_t tile = i / 4, e = i % 4;
+    int64_t mi = tile / kWarpColTiles, ni = tile % kWarpColTiles;
+    Value row = add(add(rowBase, mi * kMmaM + (e / 2) * 8), g);
+    Value col = add(add(colBase, ni * kMmaN + e % 2), mul(t, 2));
+    return {row, col};
+  }
+
+  /// The launch, with `init` giving each output's starting value (else the output's
+  /// own) and `epilogue` applied to each finished output.
+  void write(linalg::GenericOp init, linalg::GenericOp epilogue) {
+    int64_t batches = 1;
+    SmallVector<int64_t> batchSizes;
+    for (unsigned d : loops.batch) {
+      batchSizes.push_back(loops.ranges[d]);
+      batches *= loops.ranges[d];
+    }
+    auto tiles = [](int64_t extent) { return (extent + kBlockTile - 1) / kBlockTile; };
+    auto launch = gpu::LaunchOp::create(b, loc, index(tiles(cols)), index(tiles(rows)), index(batches),
+                                        index(kThreads), index(1), index(1));
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value tid = launch.getThreadIds().x;
+    Value warp = div(tid, kWarpSize), lane = rem(tid, kWarpSize);
+    Value g = div(lane, 4), t = rem(lane, 4);
+    int64_t warpCols = kBlockTile / kWarpTile;
+    Value rowBase = add(mul(launch.getBlockIds().y, kBlockTile), mul(div(warp, warpCols), kWarpTile));
+    Value colBase = add(mul(launch.getBlockIds().x, kBlockTile), mul(rem(warp, warpCols), kWarpTile));
+    SmallVector<Value> batch = delinearize(b, loc, launch.getBlockIds().z, batchSizes);
+
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    auto steps = scf::ForOp::create(b, loc, index(0), index(depth), index(kMmaK),
+                                    SmallVector<Value>(kAccumulators, zero));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(steps.getBody());
+      Value k0 = steps.getInductionVar();
+      ValueRange acc = steps.getRegionIterArgs();
+      SmallVector<Value> next = emulate ? emulatedStep(batch, rowBase, colBase, g, t, k0, acc)
+                                        : mmaStep(batch, rowBase, colBase, g, t, k0, acc);
+      scf::YieldOp::create(b, loc, next);
+    }
+
+    Value out = op.getDpsInitOperand(0)->get();
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    SmallVector<Operation *> fused{op};
+    for (linalg::GenericOp other : {init, epilogue})
+      if (other)
+        fused.push_back(other);
+    // The product's own buffer is stored only when something else reads it or the
+    // epilogue does not overwrite it.
+    bool storeProduct = !epilogue || (!onlyUsedBy(out, fused) && !llvm::is_contained(epilogue.getDpsInits(), out));
+    bool ragged = rows % kBlockTile || cols % kBlockTile;
+    for (int64_t i = 0; i < kAccumulators; ++i) {
+      OpBuilder::InsertionGuard guard(b);
+      auto [row, col] = accumulatorAt(i, rowBase, colBase, g, t);
+      if (ragged) {
+        Value inside = arith::AndIOp::create(b, loc, less(row, rows), less(col, cols));
+        auto guardIf = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+        b.setInsertionPointToStart(guardIf.thenBlock());
+      }
+      SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs(batch, row, col, index(0)));
+      Value start = init ? evaluateAt(b, init, indices).front()
+                         : memref::LoadOp::create(b, loc, out, indices).getResult();
+      Value product = arith::AddFOp::create(b, loc, start, steps.getResult(i));
+      if (storeProduct)
+        memref::StoreOp::create(b, loc, product, out, indices);
+      if (epilogue) {
+        SmallVector<Value> results = evaluateAt(b, epilogue, indices, {{out, product}});
+        for (auto [result, target] : llvm::zip(results, epilogue.getDpsInits()))
+          memref::StoreOp::create(b, loc, result, target, indices);
+      }
+    }
+    b.setInsertionPointToEnd(&body);
+    gpu::TerminatorOp::create(b, loc);
+  }
+};
+
+struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnGPUTensorCoreMatmuls> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> chosen;
+    getOperation().walk([&](linalg::GenericOp op) {
+      auto kernel = op->getAttrOfType<StringAttr>("kiln.gpu_kernel");
+      if (kernel && kernel.getValue() == "tensor_core")
+        chosen.push_back(op);
+    });
+    llvm::SmallPtrSet<Operation *, 16> erased;
+    for (linalg::GenericOp op : chosen) {
+      if (erased.contains(op))
+        continue;
+      std::optional<MatmulLoops> loops = matchMatmul(op);
+      if (!loops) {
+        // The graph-level choice assumed a plain product (a prologue folded into it,
+        // say, is not); the per-output kernels take it.
+        op->setAttr("kiln.gpu_kernel", StringAttr::get(&getContext(), "thread_per_output"));
+        continue;
+      }
+      // The init and epilogue must index the output as the product does, one element
+      // per output; every output is computed once, by one thread.
+      auto outType = cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
+      int64_t outputs = 1;
+      for (auto [d, kind] : llvm::enumerate(op.getIteratorTypesArray()))
+        outputs *= kind == utils::IteratorType::parallel ? loops->ranges[d] : 1;
+      bool elementwiseOut = outType.hasStaticShape() && outType.getNumElements() == outputs;
+      linalg::GenericOp init = elementwiseOut ? precedingInit(op) : nullptr;
+      linalg::GenericOp epilogue = elementwiseOut ? followingEpilogue(op) : nullptr;
+      OpBuilder b(op);
+      KernelWriter(b, op, *loops, emulate).write(init, epilogue);
+      for (Operation *done : {op.getOperation(), init.getOperation(), epilogue.getOperation()})
+        if (done) {
+          erased.insert(done);
+          done->erase();
+        }
+    }
+  }
+};
+
+} // namespace

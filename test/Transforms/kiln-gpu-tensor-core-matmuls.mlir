@@ -1,0 +1,117 @@
+// RUN: kiln-opt %s -kiln-gpu-tensor-core-matmuls -cse -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -kiln-gpu-tensor-core-matmuls=emulate -cse -split-input-file | FileCheck %s --check-prefix=EMU
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#bias = affine_map<(m, n) -> (n)>
+#id = affine_map<(m, n) -> (m, n)>
+
+// A 100x72 projection over 36 inputs with a bias broadcast before and a ReLU after:
+// 2x2 blocks of 128 threads for the 64x64 tiles; 32 accumulators per thread, 8 along
+// the reduction at a time, each of the warp's 2x4 tiles taking three TF32 mma.sync
+// (lo*hi, hi*lo, hi*hi); the 36 inputs are not a multiple of 8, so the last step
+// reads zeros past them. The bias starts each output, the ReLU finishes it, and
+// outputs past the 100x72 edge are not stored. The product's buffer, which only the
+// three generics touched, is never written.
+// CHECK-LABEL: func @dense_relu
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128,
+// CHECK: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c8 iter_args(
+// CHECK: arith.cmpi ult, %{{.+}}, %c36
+// CHECK: arith.andi %{{.+}}, %c-8192_i32
+// CHECK-COUNT-24: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// CHECK: scf.yield
+// CHECK: scf.if
+// CHECK: %[[B:.+]] = memref.load %arg2[%{{.+}}] : memref<72xf32>
+// CHECK: %[[S:.+]] = arith.addf %[[B]], %[[ACC]]#0
+// CHECK: %[[R:.+]] = arith.maximumf %[[S]], %{{.+}}
+// CHECK: memref.store %[[R]], %arg3
+// CHECK-COUNT-31: memref.store %{{.+}}, %arg3
+// CHECK-NOT: memref.store
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memref<72xf32>, %y: memref<100x72xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<100x72xf32>
+  linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<72xf32>) outs(%t : memref<100x72xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<100x36xf32>, memref<36x72xf32>) outs(%t : memref<100x72xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<100x72xf32>) outs(%y : memref<100x72xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %t : memref<100x72xf32>
+  return
+}
+
+// The CPU's version keeps the tiles and the epilogue but sums each accumulator's 8
+// products of the split operands in a loop of its own.
+// EMU-LABEL: func @dense_relu
+// EMU: gpu.launch
+// EMU: scf.for %{{.+}} = %c0 to %c36 step %c8 iter_args(
+// EMU-COUNT-32: scf.for %{{.+}} = %c0 to %c8 step %c1 iter_args(
+// EMU-NOT: nvvm.mma.sync
+// EMU: gpu.terminator
+
+// -----
+
+// Batched attention scores, K read transposed: the batch (heads) is the grid's z, the
+// tiles fit exactly (no guards, no clamps), and with no init the output's own value
+// starts each sum.
+#qa = affine_map<(h, i, j, d) -> (h, i, d)>
+#ka = affine_map<(h, i, j, d) -> (h, j, d)>
+#sa = affine_map<(h, i, j, d) -> (h, i, j)>
+// CHECK-LABEL: func @scores
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c12)
+// CHECK-NOT: arith.minui
+// CHECK-NOT: scf.if
+// CHECK: memref.load %arg1[{{.+}}] : memref<12x128x64xf32>
+// CHECK: nvvm.mma.sync
+// CHECK: %[[OLD:.+]] = memref.load %arg2[{{.+}}] : memref<12x128x128xf32>
+// CHECK: arith.addf %[[OLD]]
+// CHECK: memref.store
+func.func @scores(%q: memref<12x128x64xf32>, %k: memref<12x128x64xf32>, %s: memref<12x128x128xf32>) {
+  linalg.generic {indexing_maps = [#qa, #ka, #sa], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<12x128x64xf32>, memref<12x128x64xf32>) outs(%s : memref<12x128x128xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A product with a prologue folded into its body is not a plain matmul: it keeps a
+// per-output kernel.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func @prologue
+// CHECK: linalg.generic
+// CHECK-SAME: kiln.gpu_kernel = "thread_per_output"
+// CHECK-NOT: gpu.launch
+func.func @prologue(%x: memref<64x64xf32>, %w: memref<64x64xf32>, %y: memref<64x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x64xf32>, memref<64x64xf32>) outs(%y : memref<64x64xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %r = arith.maximumf %u, %zero : f32
+    %m = arith.mulf %r, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
