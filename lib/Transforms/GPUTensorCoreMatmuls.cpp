@@ -34,8 +34,9 @@ constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile)
 constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
 
 /// The loops of `out[b.., m, n] += a[b.., m, k] * b[b.., k, n]`, whatever the operands'
-/// layouts: `m` indexes the first operand only, `n` the second only, `k` is the one
-/// reduction, and every other loop (batch) indexes the output.
+/// layouts: `m` indexes the first operand and not the second, `n` the second and not
+/// the first, `k` is the one reduction, and every other loop (batch) indexes the
+/// output and either operand, both or neither.
 struct MatmulLoops {
   unsigned m, n, k;
   SmallVector<unsigned> batch;
@@ -83,10 +84,24 @@ std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
     bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
     (inA && !inB ? ms : !inA && inB ? ns : loops.batch).push_back(d);
   }
-  if (ms.size() != 1 || ns.size() != 1)
+  // Of the loops only one operand indexes, the one it indexes last is the row (or
+  // column); the others are batch loops that operand does not share (a 3-D input
+  // times a 2-D weight).
+  auto innermost = [](AffineMap map, ArrayRef<unsigned> dims) -> std::optional<unsigned> {
+    for (AffineExpr result : llvm::reverse(map.getResults()))
+      if (llvm::is_contained(dims, cast<AffineDimExpr>(result).getPosition()))
+        return cast<AffineDimExpr>(result).getPosition();
     return std::nullopt;
-  loops.m = ms.front();
-  loops.n = ns.front();
+  };
+  std::optional<unsigned> m = innermost(a, ms), n = innermost(b, ns);
+  if (!m || !n)
+    return std::nullopt;
+  loops.m = *m;
+  loops.n = *n;
+  for (unsigned d : llvm::concat<unsigned>(ms, ns))
+    if (d != *m && d != *n)
+      loops.batch.push_back(d);
+  llvm::sort(loops.batch);
   return loops;
 }
 
