@@ -5,10 +5,12 @@
 #   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50,
 #       MobileNetV2 and the BERT-base encoder at batch 1 (and all but MobileNetV2 at 32),
 #       compiles them (batch 1 once more with generated kernels only, --cuda-gemm=kernels
-#       --cuda-conv=kernels, and MobileNetV2 with every convolution, depthwise too,
-#       through cuDNN), the CPU expected-pass node tests for CUDA (once more with every
-#       matmul through cuBLASLt and every convolution through cuDNN) and the library
-#       cases of the stand-in lit tests (test/Inputs, with the CPU artifact's outputs),
+#       --cuda-conv=kernels: BERT's matmuls then run on the generated tensor-core
+#       kernel; and MobileNetV2 with every convolution, depthwise too, through cuDNN),
+#       the CPU expected-pass node tests for CUDA (once more with every matmul through
+#       cuBLASLt and every convolution through cuDNN, and once with every matmul through
+#       the tensor-core kernel) and the library and tensor-core cases of the lit tests
+#       (test/Inputs, with the CPU artifact's outputs),
 #       and packs DIR (default gpu-check) with kiln-run and the runtime into
 #       DIR.parts/part-* of at most 60 MiB each (one per transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
@@ -27,7 +29,10 @@ batched=(resnet50 bert_base) # also at batch 32 (the transfer is what limits thi
 # library.
 cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "pointwise_conv --cuda-conv=cublaslt"
        "attention_heads --cuda-gemm=cublaslt" "matmul_residual --cuda-gemm=cublaslt"
-       "inverted_residual --cuda-conv=auto")
+       "inverted_residual --cuda-conv=auto"
+       # and the generated tensor-core matmuls (test/Target/CUDA/tensor-cores.test)
+       "dense_relu --cuda-gemm=kernels" "attention_heads --cuda-gemm=tensor-cores"
+       "matmul_residual --cuda-gemm=tensor-cores")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"
@@ -68,9 +73,12 @@ prepare() {
   build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
     --cuda-gemm=cublaslt --cuda-conv=cudnn --compile-to "$dir/suite-libraries" --quiet
+  build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
+    --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
+    --cuda-gemm=tensor-cores --compile-to "$dir/suite-tensor-cores" --quiet
   for c in "${cases[@]}"; do
     read -r name flag <<<"$c"
-    local out="$dir/cases/$name" inputs=()
+    local out="$dir/cases/$name${flag#--cuda}" inputs=()
     mkdir -p "$out"
     for f in test/Inputs/"$name"_*.npy; do
       local input=${f#test/Inputs/"$name"_}
@@ -118,6 +126,8 @@ print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   echo "== node tests on the GPU, every matmul through cuBLASLt, every convolution through cuDNN"
   "$run" --suite "$dir/suite-libraries" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
+  echo "== node tests on the GPU, every matmul through the generated tensor-core kernel"
+  "$run" --suite "$dir/suite-tensor-cores" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   for out in "$dir"/cases/*/; do
     echo "== $(basename "$out") against the CPU artifact"
     local inputs=() expects=()
