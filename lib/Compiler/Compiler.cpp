@@ -63,13 +63,14 @@ const char *const kiln::kCudaGemmHelp =
 const char *const kiln::kCudaConvHelp =
     "CUDA: convolutions through cuDNN, with their bias, ReLU and residual add, where it fits "
     "and pays (auto, default), wherever it fits (cudnn), 1x1 ones through cuBLASLt (cublaslt), "
-    "or as generated kernels only (kernels)";
+    "as generated kernels only (kernels), or all through the generated tensor-core kernel "
+    "(tensor-cores, sm_80 and later)";
 
 llvm::Error kiln::applyCudaLibraryOptions(StringRef gemm, StringRef conv, CompilerOptions &options) {
   if (!isGPUGemmPolicy(gemm))
     return llvm::createStringError("--cuda-gemm takes auto, cublaslt, kernels or tensor-cores, not '" + gemm.str() + "'");
   if (!isGPUConvPolicy(conv))
-    return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt or kernels, not '" + conv.str() + "'");
+    return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt, kernels or tensor-cores, not '" + conv.str() + "'");
   options.cudaGemm = gemm.str();
   options.cudaConv = conv.str();
   return llvm::Error::success();

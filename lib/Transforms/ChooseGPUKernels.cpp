@@ -25,7 +25,7 @@ bool kiln::isGPUGemmPolicy(StringRef gemm) {
 }
 
 bool kiln::isGPUConvPolicy(StringRef conv) {
-  return conv == "auto" || conv == "cudnn" || conv == "cublaslt" || conv == "kernels";
+  return conv == "auto" || conv == "cudnn" || conv == "cublaslt" || conv == "kernels" || conv == "tensor-cores";
 }
 
 StringRef kiln::stringifyGPUContractionKernel(GPUContractionKernel kernel) {
@@ -116,6 +116,19 @@ bool fitsTensorCores(kiln::MatMulOp matmul) {
   return !isa<kiln::FusionOp>(matmul->getParentOp()) || llvm::all_of(matmul->getOperands(), readsRegionInput);
 }
 
+/// Whether the generated tensor-core kernel can take `conv` as a batch of GEMMs (one
+/// per group: images x pixels by filters, over channels x window): f32, static, its
+/// input and weight entering its fusion unchanged.
+bool fitsTensorCores(kiln::ConvOp conv) {
+  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
+  auto output = cast<ShapedType>(conv.getOutput().getType());
+  if (!input.hasStaticShape() || !weight.hasStaticShape() || !output.hasStaticShape() ||
+      !input.getElementType().isF32() || !weight.getElementType().isF32() || !output.getElementType().isF32())
+    return false;
+  return !isa<kiln::FusionOp>(conv->getParentOp()) ||
+         (isa<BlockArgument>(conv.getInput()) && isa<BlockArgument>(conv.getWeight()));
+}
+
 int64_t elementCount(Value value) {
   auto type = dyn_cast<ShapedType>(value.getType());
   return type && type.hasStaticShape() ? type.getNumElements() : -1;
@@ -126,11 +139,11 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
   void runOnOperation() override {
     if (!kiln::isGPUGemmPolicy(gemm) || !kiln::isGPUConvPolicy(conv)) {
       getOperation().emitError("kiln-choose-gpu-kernels: gemm must be auto, cublaslt, kernels or tensor-cores, not '")
-          << gemm << "', and conv auto, cudnn, cublaslt or kernels, not '" << conv << "'";
+          << gemm << "', and conv auto, cudnn, cublaslt, kernels or tensor-cores, not '" << conv << "'";
       return signalPassFailure();
     }
-    if (gemm == "tensor-cores" && !tensorCores) {
-      getOperation().emitError("kiln-choose-gpu-kernels: gemm=tensor-cores needs TF32 tensor cores (sm_80 or later)");
+    if ((gemm == "tensor-cores" || conv == "tensor-cores") && !tensorCores) {
+      getOperation().emitError("kiln-choose-gpu-kernels: tensor-cores needs TF32 tensor cores (sm_80 or later)");
       return signalPassFailure();
     }
     // Below this a generated kernel, with the fusion's epilogue in registers, costs
@@ -144,9 +157,9 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
     // A tensor-core tile is 16 rows by 8 columns; fewer than 16 leaves most of it idle.
     constexpr int64_t kMinTileSide = 16;
     getOperation().walk([&](Operation *op) {
-      bool forced = false;
-      int64_t outputs = -1, reduced = -1;
-      StringRef library, tensorCore;
+      bool forced = false, tensorCoresFit = false, tensorCoresForced = false;
+      int64_t outputs = -1, reduced = -1, rows = 0, cols = 0; // rows, cols: of one GEMM
+      StringRef library;
       if (auto matmul = dyn_cast<kiln::MatMulOp>(op)) {
         outputs = elementCount(matmul.getOutput());
         auto lhs = cast<ShapedType>(matmul.getLhs().getType());
@@ -154,16 +167,11 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
         if ((gemm == "auto" || gemm == "cublaslt") && fitsLibrary(matmul))
           library = "cublaslt";
         forced = gemm == "cublaslt";
-        if (tensorCores && fitsTensorCores(matmul)) {
-          auto rhs = cast<ShapedType>(matmul.getRhs().getType());
-          int64_t rows = lhs.getShape().drop_back().back(), cols = rhs.getShape().back();
-          // Forced, or where a per-output kernel would be one thread per output over
-          // enough work and the tiles are not mostly empty.
-          if (gemm == "tensor-cores" ||
-              (rows >= kMinTileSide && cols >= kMinTileSide && outputs * reduced >= kLibraryWork &&
-               reduced >= kShortReduction &&
-               kiln::chooseGPUContractionKernel(outputs, reduced) == kiln::GPUContractionKernel::ThreadPerOutput))
-            tensorCore = "tensor_core";
+        tensorCoresFit = fitsTensorCores(matmul);
+        tensorCoresForced = gemm == "tensor-cores";
+        if (tensorCoresFit) {
+          rows = lhs.getShape().drop_back().back();
+          cols = cast<ShapedType>(matmul.getRhs().getType()).getShape().back();
         }
       } else if (auto conv = dyn_cast<kiln::ConvOp>(op)) {
         outputs = elementCount(conv.getOutput());
@@ -175,14 +183,27 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
         else if (this->conv == "cublaslt" && fitsLibrary(conv))
           library = "cublaslt";
         forced = this->conv == "cudnn" || this->conv == "cublaslt";
+        tensorCoresFit = fitsTensorCores(conv);
+        tensorCoresForced = this->conv == "tensor-cores";
+        if (tensorCoresFit) { // a GEMM per group: images x pixels by its filters
+          rows = outputs / weight.getShape().front();
+          cols = weight.getShape().front() / conv.getGroups();
+        }
       } else {
         return;
       }
       if (outputs < 0 || reduced < 0)
         return;
       StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
-      if (!tensorCore.empty())
-        kernel = tensorCore;
+      // The tensor-core kernel where forced, or where a per-output kernel would be one
+      // thread per output over enough work and the tiles are not mostly empty (the
+      // rows: a matmul's, a convolution's images x pixels).
+      if (tensorCores && tensorCoresFit &&
+          (tensorCoresForced || (rows >= kMinTileSide && cols >= kMinTileSide && outputs * reduced >= kLibraryWork &&
+                                 reduced >= kShortReduction &&
+                                 kernel == kiln::stringifyGPUContractionKernel(
+                                               kiln::GPUContractionKernel::ThreadPerOutput))))
+        kernel = "tensor_core";
       if (!library.empty() && (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction)))
         kernel = library;
       op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));

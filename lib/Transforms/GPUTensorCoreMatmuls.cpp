@@ -33,19 +33,29 @@ constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile /
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
 constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
 
-/// The loops of `out[b.., m, n] += a[b.., m, k] * b[b.., k, n]`, whatever the operands'
-/// layouts: `m` indexes the first operand and not the second, `n` the second and not
-/// the first, `k` is the one reduction, and every other loop (batch) indexes the
-/// output and either operand, both or neither.
+/// The loops of a contraction `out[b.., m.., n..] += a[b.., m.., k..] * b[b.., k.., n..]`
+/// seen as a batch of GEMMs, whatever the operands' layouts: the row loops index the
+/// output and the first operand but not the second (a matmul's rows; a convolution's
+/// images and pixels), the column loops the output and the second but not the first
+/// (columns; filters), the reduction loops are the GEMM's depth (a convolution's
+/// channels and window) and the loops both operands index are batch loops (groups). A
+/// group of loops runs row-major as one GEMM dimension.
 struct MatmulLoops {
-  unsigned m, n, k;
-  SmallVector<unsigned> batch;
+  SmallVector<unsigned> m, n, k, batch;
   SmallVector<int64_t> ranges;
+  SmallVector<int64_t> sizes(ArrayRef<unsigned> group) const {
+    return llvm::map_to_vector(group, [&](unsigned d) { return ranges[d]; });
+  }
+  int64_t extent(ArrayRef<unsigned> group) const {
+    int64_t total = 1;
+    for (unsigned d : group)
+      total *= ranges[d];
+    return total;
+  }
 };
 
 std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1)
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
   for (Value operand : op->getOperands()) {
     auto type = dyn_cast<MemRefType>(operand.getType());
@@ -69,39 +79,28 @@ std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
   AffineMap a = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
   AffineMap b = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (!a.isProjectedPermutation() || !b.isProjectedPermutation() || !out.isProjectedPermutation())
+  if (!out.isProjectedPermutation())
     return std::nullopt;
-  SmallVector<unsigned> ms, ns;
   for (auto [d, kind] : llvm::enumerate(op.getIteratorTypesArray())) {
+    bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
     if (kind == utils::IteratorType::reduction) {
-      if (!a.isFunctionOfDim(d) || !b.isFunctionOfDim(d))
-        return std::nullopt;
-      loops.k = d;
+      loops.k.push_back(d);
       continue;
     }
     if (!out.isFunctionOfDim(d))
       return std::nullopt;
-    bool inA = a.isFunctionOfDim(d), inB = b.isFunctionOfDim(d);
-    (inA && !inB ? ms : !inA && inB ? ns : loops.batch).push_back(d);
+    (inA && !inB ? loops.m : !inA && inB ? loops.n : loops.batch).push_back(d);
   }
-  // Of the loops only one operand indexes, the one it indexes last is the row (or
-  // column); the others are batch loops that operand does not share (a 3-D input
-  // times a 2-D weight).
-  auto innermost = [](AffineMap map, ArrayRef<unsigned> dims) -> std::optional<unsigned> {
-    for (AffineExpr result : llvm::reverse(map.getResults()))
-      if (llvm::is_contained(dims, cast<AffineDimExpr>(result).getPosition()))
-        return cast<AffineDimExpr>(result).getPosition();
+  if (loops.m.empty() || loops.n.empty() || loops.k.empty())
     return std::nullopt;
+  // Rows run in the order the output lays them out, so neighbouring lanes store
+  // neighbouring elements.
+  auto byOutput = [&](unsigned x, unsigned y) {
+    return *out.getResultPosition(getAffineDimExpr(x, op.getContext())) <
+           *out.getResultPosition(getAffineDimExpr(y, op.getContext()));
   };
-  std::optional<unsigned> m = innermost(a, ms), n = innermost(b, ns);
-  if (!m || !n)
-    return std::nullopt;
-  loops.m = *m;
-  loops.n = *n;
-  for (unsigned d : llvm::concat<unsigned>(ms, ns))
-    if (d != *m && d != *n)
-      loops.batch.push_back(d);
-  llvm::sort(loops.batch);
+  llvm::sort(loops.m, byOutput);
+  llvm::sort(loops.n, byOutput);
   return loops;
 }
 
@@ -115,6 +114,85 @@ bool onlyUsedBy(Value buffer, ArrayRef<Operation *> ops) {
   });
 }
 
+/// An operand that is a padded copy of another buffer, built in the fusion: a fill of
+/// a constant, then the source copied into a window of it (a convolution's padded
+/// input). The kernel reads the source through a bounds test instead, and the copy
+/// goes.
+struct PaddedOperand {
+  Value source;
+  SmallVector<int64_t> offsets, sizes;
+  Value padding;                  // the constant filled around the window
+  SmallVector<Operation *> build; // fill, copy, window, dealloc, alloc: erased after
+};
+
+/// The generic writing `buffer` whole with one value defined outside it.
+std::optional<Value> filledWith(Operation *user, Value buffer) {
+  auto fill = dyn_cast<linalg::GenericOp>(user);
+  if (!fill || fill.getNumDpsInits() != 1 || fill.getDpsInitOperand(0)->get() != buffer ||
+      fill.getNumLoops() != fill.getNumParallelLoops() ||
+      llvm::any_of(fill.getDpsInputOperands(), [](OpOperand *in) { return isa<ShapedType>(in->get().getType()); }))
+    return std::nullopt;
+  Block &body = fill.getRegion().front();
+  Value yielded = body.getTerminator()->getOperand(0);
+  if (auto arg = dyn_cast<BlockArgument>(yielded))
+    return arg.getOwner() == &body && arg.getArgNumber() < fill.getNumDpsInputs()
+               ? std::optional<Value>(fill.getDpsInputOperand(arg.getArgNumber())->get())
+               : std::nullopt;
+  return yielded.getParentRegion() != &fill.getRegion() ? std::optional<Value>(yielded) : std::nullopt;
+}
+
+/// The generic copying `source` element for element into `target`, if `op` is one.
+Value copiedInto(Operation *op, Value target) {
+  auto copy = dyn_cast<linalg::GenericOp>(op);
+  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+      copy.getDpsInitOperand(0)->get() != target || copy.getNumLoops() != copy.getNumParallelLoops() ||
+      !llvm::all_of(copy.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return {};
+  Block &body = copy.getRegion().front();
+  return body.getTerminator()->getOperand(0) == body.getArgument(0) ? copy.getDpsInputOperand(0)->get() : Value();
+}
+
+std::optional<PaddedOperand> paddedOperand(linalg::GenericOp op, Value buffer) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != op->getBlock())
+    return std::nullopt;
+  PaddedOperand padded;
+  Operation *fill = nullptr, *copy = nullptr;
+  memref::SubViewOp window;
+  for (Operation *user : buffer.getUsers()) {
+    if (user == op.getOperation() || isa<memref::DeallocOp>(user)) {
+      if (user != op.getOperation())
+        padded.build.push_back(user);
+      continue;
+    }
+    if (std::optional<Value> value = filledWith(user, buffer); value && !fill) {
+      fill = user;
+      padded.padding = *value;
+      continue;
+    }
+    auto view = dyn_cast<memref::SubViewOp>(user);
+    if (!view || window || !view->hasOneUse() || !view.hasUnitStride() ||
+        ShapedType::isDynamicShape(view.getStaticOffsets()) || ShapedType::isDynamicShape(view.getStaticSizes()))
+      return std::nullopt;
+    window = view;
+    copy = *view->getUsers().begin();
+    padded.source = copiedInto(copy, view);
+  }
+  auto sourceType = padded.source ? dyn_cast<MemRefType>(padded.source.getType()) : MemRefType();
+  if (!fill || !window || !sourceType || sourceType.getShape() != window.getStaticSizes() ||
+      sourceType.getRank() != window.getSourceType().getRank() || !fill->isBeforeInBlock(copy) ||
+      !copy->isBeforeInBlock(op))
+    return std::nullopt;
+  // The source must still hold what was copied when the kernel reads it.
+  if (copy->getNextNode() != op.getOperation() &&
+      mayWriteBetween(copy->getNextNode(), op->getPrevNode(), {rootOf(padded.source)}))
+    return std::nullopt;
+  padded.offsets = llvm::to_vector(window.getStaticOffsets());
+  padded.sizes = llvm::to_vector(window.getStaticSizes());
+  padded.build.append({fill, copy, window, alloc});
+  return padded;
+}
+
 /// Writes the kernel for one matmul generic and its init and epilogue generics.
 struct KernelWriter {
   OpBuilder &b;
@@ -122,11 +200,12 @@ struct KernelWriter {
   linalg::GenericOp op;
   const MatmulLoops &loops;
   bool emulate; // scalar products per accumulator instead of mma.sync (--gpu-loops-on-cpu)
+  std::array<std::optional<PaddedOperand>, 2> padded; // read through their padding
   int64_t rows, cols, depth;
 
   KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops, bool emulate)
-      : b(b), loc(op.getLoc()), op(op), loops(loops), emulate(emulate), rows(loops.ranges[loops.m]),
-        cols(loops.ranges[loops.n]), depth(loops.ranges[loops.k]) {}
+      : b(b), loc(op.getLoc()), op(op), loops(loops), emulate(emulate), rows(loops.extent(loops.m)),
+        cols(loops.extent(loops.n)), depth(loops.extent(loops.k)) {}
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
@@ -142,14 +221,16 @@ struct KernelWriter {
     return extent % tile ? arith::MinUIOp::create(b, loc, i, index(extent - 1)).getResult() : i;
   }
 
-  /// The generic's loop indices at output (batch, row, col) and reduction index `k`.
+  /// The generic's loop indices at GEMM row `row`, column `col` and depth `k` (each
+  /// split over its loops; null: a group the operand does not index) of `batch`.
   SmallVector<Value> ivs(ArrayRef<Value> batch, Value row, Value col, Value k) {
     SmallVector<Value> all(loops.ranges.size());
     for (auto [d, iv] : llvm::zip_equal(loops.batch, batch))
       all[d] = iv;
-    all[loops.m] = row;
-    all[loops.n] = col;
-    all[loops.k] = k;
+    for (auto [group, linear] : {std::pair{&loops.m, row}, std::pair{&loops.n, col}, std::pair{&loops.k, k}})
+      if (linear)
+        for (auto [d, iv] : llvm::zip_equal(*group, delinearize(b, loc, linear, loops.sizes(*group))))
+          all[d] = iv;
     for (Value &iv : all) // a loop the operand does not index
       iv = iv ? iv : index(0);
     return all;
@@ -160,7 +241,24 @@ struct KernelWriter {
     OpOperand *operand = op.getDpsInputOperand(which);
     Value inside = depth % kMmaK ? less(k, depth) : Value();
     Value at = clamp(k, depth, kMmaK);
-    Value value = loadAt(b, loc, operand->get(), op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
+    SmallVector<Value> indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
+    Value value;
+    if (const std::optional<PaddedOperand> &pad = padded[which]) {
+      // Inside the window: the source's element; around it: the padding. An index
+      // before the window wraps around and fails the unsigned test too.
+      Value within;
+      for (auto [i, index, offset, size] : llvm::enumerate(indices, pad->offsets, pad->sizes)) {
+        (void)i;
+        index = arith::SubIOp::create(b, loc, index, this->index(offset));
+        Value in = less(index, size);
+        within = within ? arith::AndIOp::create(b, loc, within, in).getResult() : in;
+        index = arith::SelectOp::create(b, loc, in, index, this->index(0));
+      }
+      value = arith::SelectOp::create(b, loc, within, memref::LoadOp::create(b, loc, pad->source, indices),
+                                      pad->padding);
+    } else {
+      value = memref::LoadOp::create(b, loc, operand->get(), indices);
+    }
     if (!inside)
       return value;
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
@@ -265,11 +363,9 @@ struct KernelWriter {
   /// own) and `epilogue` applied to each finished output.
   void write(linalg::GenericOp init, linalg::GenericOp epilogue) {
     int64_t batches = 1;
-    SmallVector<int64_t> batchSizes;
-    for (unsigned d : loops.batch) {
-      batchSizes.push_back(loops.ranges[d]);
-      batches *= loops.ranges[d];
-    }
+    SmallVector<int64_t> batchSizes = loops.sizes(loops.batch);
+    for (int64_t size : batchSizes)
+      batches *= size;
     auto tiles = [](int64_t extent) { return (extent + kBlockTile - 1) / kBlockTile; };
     auto launch = gpu::LaunchOp::create(b, loc, index(tiles(cols)), index(tiles(rows)), index(batches),
                                         index(kThreads), index(1), index(1));
@@ -314,7 +410,7 @@ struct KernelWriter {
         auto guardIf = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
         b.setInsertionPointToStart(guardIf.thenBlock());
       }
-      SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs(batch, row, col, index(0)));
+      SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs(batch, row, col, Value()));
       Value start = init ? evaluateAt(b, init, indices).front()
                          : memref::LoadOp::create(b, loc, out, indices).getResult();
       Value product = arith::AddFOp::create(b, loc, start, steps.getResult(i));
@@ -362,12 +458,22 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       linalg::GenericOp init = elementwiseOut ? precedingInit(op) : nullptr;
       linalg::GenericOp epilogue = elementwiseOut ? followingEpilogue(op) : nullptr;
       OpBuilder b(op);
-      KernelWriter(b, op, *loops, emulate).write(init, epilogue);
+      KernelWriter writer(b, op, *loops, emulate);
+      for (unsigned which : {0u, 1u})
+        if (which == 0 || op.getDpsInputOperand(1)->get() != op.getDpsInputOperand(0)->get())
+          writer.padded[which] = paddedOperand(op, op.getDpsInputOperand(which)->get());
+      writer.write(init, epilogue);
       for (Operation *done : {op.getOperation(), init.getOperation(), epilogue.getOperation()})
         if (done) {
           erased.insert(done);
           done->erase();
         }
+      for (const std::optional<PaddedOperand> &pad : writer.padded)
+        if (pad)
+          for (Operation *built : pad->build) {
+            erased.insert(built);
+            built->erase();
+          }
     }
   }
 };

@@ -115,3 +115,53 @@ func.func @prologue(%x: memref<64x64xf32>, %w: memref<64x64xf32>, %y: memref<64x
   }
   return
 }
+
+// -----
+
+// A padded 3x3 convolution, an implicit GEMM: rows are the image's 7x7 pixels, columns
+// its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
+// fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
+// through a bounds test that yields the fill's zero around it, and the scratch buffer,
+// its fill and copy are gone.
+#x = affine_map<(n, f, p, q, c, r, s) -> (n, c, p + r, q + s)>
+#w = affine_map<(n, f, p, q, c, r, s) -> (f, c, r, s)>
+#y = affine_map<(n, f, p, q, c, r, s) -> (n, f, p, q)>
+#all = affine_map<(n, c, h, w) -> (n, c, h, w)>
+// CHECK-LABEL: func @padded_conv
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1)
+// CHECK: scf.for %{{.+}} = %c0 to %c72 step %c8
+// CHECK: %[[H:.+]] = arith.subi %{{.+}}, %c1 : index
+// CHECK: arith.cmpi ult, %[[H]], %c7 : index
+// CHECK: %[[IN:.+]] = memref.load %arg0[{{.+}}] : memref<1x8x7x7xf32>
+// CHECK: arith.select %{{.+}}, %[[IN]], %cst : f32
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.dealloc
+func.func @padded_conv(%x: memref<1x8x7x7xf32>, %w: memref<16x8x3x3xf32>, %y: memref<1x16x7x7xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %pad = memref.alloc() : memref<1x8x9x9xf32>
+  linalg.generic {indexing_maps = [#all], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      outs(%pad : memref<1x8x9x9xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %zero : f32
+  }
+  %window = memref.subview %pad[0, 0, 1, 1] [1, 8, 7, 7] [1, 1, 1, 1]
+      : memref<1x8x9x9xf32> to memref<1x8x7x7xf32, strided<[648, 81, 9, 1], offset: 10>>
+  linalg.generic {indexing_maps = [#all, #all], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x8x7x7xf32>) outs(%window : memref<1x8x7x7xf32, strided<[648, 81, 9, 1], offset: 10>>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%pad, %w : memref<1x8x9x9xf32>, memref<16x8x3x3xf32>) outs(%y : memref<1x16x7x7xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %pad : memref<1x8x9x9xf32>
+  return
+}

@@ -173,7 +173,7 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Whether the architecture has TF32 tensor cores (sm_80 and later)">,
     Option<"conv", "conv", "std::string", /*default=*/"\"auto\"",
-           "Convolutions: auto (cuDNN from 65536 multiply-adds and 32 per output), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only)">,
+           "Convolutions: auto (cuDNN from 65536 multiply-adds and 32 per output, else generated), cudnn (every one that fits), cublaslt (every 1x1 stride-1 unpadded one through cuBLASLt), kernels (generated only), tensor-cores (every one through the generated tensor-core kernel)">,
   ];
   let description = [{
     Sets `kiln.gpu_kernel` on every `kiln.matmul` and `kiln.conv` (inside fusion
@@ -200,11 +200,14 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       of a large GPU) each reducing at least 256 products, as in a classifier at batch
       1: a block per output, its threads splitting the reduction, `gpu.all_reduce`
       combining them, thread 0 applying the epilogue.
-    - `"tensor_core"` (matmuls, with `tensor-cores`): the generated mma.sync kernel
-      (kiln-gpu-tensor-core-matmuls) for f32 matmuls the library does not take (an
-      operand computed in the fusion, batch broadcasting, `gemm=kernels`) with at least
-      16 rows and 16 columns, 65536 multiply-adds and 32 per output, where one thread
-      per output would be the choice; every f32 matmul with `gemm=tensor-cores`.
+    - `"tensor_core"` (with `tensor-cores`): the generated mma.sync kernel
+      (kiln-gpu-tensor-core-matmuls) for f32 matmuls and convolutions the libraries do
+      not take (batch broadcasting, a 1-D convolution, `gemm=kernels`,
+      `conv=kernels`) whose GEMM has at least 16 rows and 16 columns (a convolution's:
+      images x pixels by filters per group), 65536 multiply-adds and 32 per output,
+      where one thread per output would be the choice; every f32 one with
+      `gemm=tensor-cores` or `conv=tensor-cores`. Operands computed in the fusion
+      fold into the product, which neither the libraries nor this kernel take.
 
     ```mlir
     %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
@@ -404,15 +407,18 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
 }
 
 def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func::FuncOp"> {
-  let summary = "Generate tensor-core matmul kernels (mma.sync, 3xTF32)";
+  let summary = "Generate tensor-core kernels for matmuls and convolutions (mma.sync, 3xTF32)";
   let description = [{
-    Every matmul generic on buffers marked `kiln.gpu_kernel = "tensor_core"` (by
+    Every contraction generic on buffers marked `kiln.gpu_kernel = "tensor_core"` (by
     kiln-choose-gpu-kernels, through the linalg lowering) whose body is
-    `acc + lhs * rhs` on f32, with one reduction loop, one loop indexing only the
-    left operand (rows), one only the right (columns) and the rest indexing the output
-    (batch), becomes a `gpu.launch`: a block of 2x2 warps per 64x64 output tile and
-    batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32, the reduction 8
-    at a time. Each operand is split into a TF32 high part and the TF32 of the rest,
+    `acc + lhs * rhs` on f32 is read as a batch of GEMMs: the loops indexing the
+    output and only the left operand are its rows (a matmul's rows; a convolution's
+    images and pixels), those indexing the output and only the right operand its
+    columns (filters), the reductions its depth (channels and window: an implicit
+    GEMM) and loops both operands index its batch (groups, heads); a group of loops
+    runs row-major. It becomes a `gpu.launch`: a block of 2x2 warps per 64x64 output
+    tile and batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32, the
+    reduction 8 at a time. Each operand is split into a TF32 high part and the TF32 of the rest,
     and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
     the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
