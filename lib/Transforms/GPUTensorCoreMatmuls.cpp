@@ -179,9 +179,9 @@ std::optional<PaddedOperand> paddedOperand(linalg::GenericOp op, Value buffer) {
     padded.source = copiedInto(copy, view);
   }
   auto sourceType = padded.source ? dyn_cast<MemRefType>(padded.source.getType()) : MemRefType();
-  if (!fill || !window || !sourceType || sourceType.getShape() != window.getStaticSizes() ||
-      sourceType.getRank() != window.getSourceType().getRank() || !fill->isBeforeInBlock(copy) ||
-      !copy->isBeforeInBlock(op))
+  if (!fill || !window || !copy || !sourceType || sourceType.getShape() != window.getStaticSizes() ||
+      sourceType.getRank() != window.getSourceType().getRank() || fill->getBlock() != op->getBlock() ||
+      copy->getBlock() != op->getBlock() || !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(op))
     return std::nullopt;
   // The source must still hold what was copied when the kernel reads it.
   if (copy->getNextNode() != op.getOperation() &&
