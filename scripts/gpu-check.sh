@@ -5,11 +5,11 @@
 #   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50,
 #       MobileNetV2 and the BERT-base encoder at batch 1 (and all but MobileNetV2 at 32),
 #       compiles them (batch 1 once more with generated kernels only, --cuda-gemm=kernels
-#       --cuda-conv=kernels: BERT's matmuls then run on the generated tensor-core
-#       kernel; and MobileNetV2 with every convolution, depthwise too, through cuDNN),
+#       --cuda-conv=kernels: BERT's matmuls and most of ResNet-50's convolutions then
+#       run on the generated tensor-core kernel; and MobileNetV2 with every convolution, depthwise too, through cuDNN),
 #       the CPU expected-pass node tests for CUDA (once more with every matmul through
 #       cuBLASLt and every convolution through cuDNN, and once with every matmul through
-#       the tensor-core kernel) and the library and tensor-core cases of the lit tests
+#       the tensor-core kernel, convolutions too) and the library and tensor-core cases of the lit tests
 #       (test/Inputs, with the CPU artifact's outputs),
 #       and packs DIR (default gpu-check) with kiln-run and the runtime into
 #       DIR.parts/part-* of at most 60 MiB each (one per transfer).
@@ -32,7 +32,8 @@ cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "poi
        "inverted_residual --cuda-conv=auto"
        # and the generated tensor-core matmuls (test/Target/CUDA/tensor-cores.test)
        "dense_relu --cuda-gemm=kernels" "attention_heads --cuda-gemm=tensor-cores"
-       "matmul_residual --cuda-gemm=tensor-cores")
+       "matmul_residual --cuda-gemm=tensor-cores" "conv_epilogues --cuda-conv=tensor-cores"
+       "grouped_convs --cuda-conv=tensor-cores")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"
@@ -75,7 +76,7 @@ prepare() {
     --cuda-gemm=cublaslt --cuda-conv=cudnn --compile-to "$dir/suite-libraries" --quiet
   build/bin/kiln-onnx-test /usr/share/libonnx-testdata/data/node --only-listed \
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
-    --cuda-gemm=tensor-cores --compile-to "$dir/suite-tensor-cores" --quiet
+    --cuda-gemm=tensor-cores --cuda-conv=tensor-cores --compile-to "$dir/suite-tensor-cores" --quiet
   for c in "${cases[@]}"; do
     read -r name flag <<<"$c"
     local out="$dir/cases/$name${flag#--cuda}" inputs=()
@@ -126,7 +127,7 @@ print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/"
   "$run" --suite "$dir/suite" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   echo "== node tests on the GPU, every matmul through cuBLASLt, every convolution through cuDNN"
   "$run" --suite "$dir/suite-libraries" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
-  echo "== node tests on the GPU, every matmul through the generated tensor-core kernel"
+  echo "== node tests on the GPU, every matmul and convolution through the generated tensor-core kernel"
   "$run" --suite "$dir/suite-tensor-cores" --expect-pass "$dir/cpu-expected-pass.txt" -j 8 --quiet || true
   for out in "$dir"/cases/*/; do
     echo "== $(basename "$out") against the CPU artifact"
