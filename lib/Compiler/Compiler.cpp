@@ -71,6 +71,11 @@ llvm::Error kiln::applyCudaLibraryOptions(StringRef gemm, StringRef conv, Compil
     return llvm::createStringError("--cuda-gemm takes auto, cublaslt, kernels or tensor-cores, not '" + gemm.str() + "'");
   if (!isGPUConvPolicy(conv))
     return llvm::createStringError("--cuda-conv takes auto, cudnn, cublaslt, kernels or tensor-cores, not '" + conv.str() + "'");
+  if ((gemm == "tensor-cores" || conv == "tensor-cores") && options.target == Target::CUDA &&
+      !hasTF32TensorCores(options.cudaArch))
+    return llvm::createStringError("--cuda-" + std::string(gemm == "tensor-cores" ? "gemm" : "conv") +
+                                   "=tensor-cores needs TF32 tensor cores: sm_80 or later, not " +
+                                   options.cudaArch);
   options.cudaGemm = gemm.str();
   options.cudaConv = conv.str();
   return llvm::Error::success();

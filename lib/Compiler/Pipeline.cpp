@@ -18,8 +18,7 @@
 
 using namespace mlir;
 
-/// Whether `arch` (sm_XX) has mma.sync on TF32: sm_80 and later.
-static bool hasTF32TensorCores(llvm::StringRef arch) {
+bool kiln::hasTF32TensorCores(llvm::StringRef arch) {
   unsigned version = 0;
   return arch.consume_front("sm_") && !arch.take_while(llvm::isDigit).getAsInteger(10, version) && version >= 80;
 }

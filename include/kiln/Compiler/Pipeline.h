@@ -28,6 +28,9 @@ void buildNVVMPipeline(mlir::OpPassManager &pm, const CompilerOptions &options);
 /// registry.
 void registerPipelines();
 
+/// Whether the CUDA architecture `arch` (sm_XX) has mma.sync on TF32: sm_80 and later.
+bool hasTF32TensorCores(llvm::StringRef arch);
+
 } // namespace kiln
 
 #endif
