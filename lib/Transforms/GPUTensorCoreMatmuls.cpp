@@ -247,12 +247,11 @@ struct KernelWriter {
       // Inside the window: the source's element; around it: the padding. An index
       // before the window wraps around and fails the unsigned test too.
       Value within;
-      for (auto [i, index, offset, size] : llvm::enumerate(indices, pad->offsets, pad->sizes)) {
-        (void)i;
-        index = arith::SubIOp::create(b, loc, index, this->index(offset));
-        Value in = less(index, size);
+      for (auto [position, offset, size] : llvm::zip_equal(indices, pad->offsets, pad->sizes)) {
+        position = arith::SubIOp::create(b, loc, position, index(offset));
+        Value in = less(position, size);
         within = within ? arith::AndIOp::create(b, loc, within, in).getResult() : in;
-        index = arith::SelectOp::create(b, loc, in, index, this->index(0));
+        position = arith::SelectOp::create(b, loc, in, position, index(0));
       }
       value = arith::SelectOp::create(b, loc, within, memref::LoadOp::create(b, loc, pad->source, indices),
                                       pad->padding);
