@@ -154,7 +154,8 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
     // generated kernel moves the same bytes with the fusion's whole epilogue in
     // registers (a depthwise convolution's ReLU6, which cuDNN's fused call lacks).
     constexpr int64_t kShortReduction = 32;
-    // A tensor-core tile is 16 rows by 8 columns; fewer than 16 leaves most of it idle.
+    // An mma tile is 16 rows by 8 columns and a warp takes 32 by 32: a GEMM with fewer
+    // than 16 rows or columns leaves most of it idle.
     constexpr int64_t kMinTileSide = 16;
     getOperation().walk([&](Operation *op) {
       bool forced = false, tensorCoresFit = false, tensorCoresForced = false;
