@@ -441,6 +441,11 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       if (erased.contains(op))
         continue;
       std::optional<MatmulLoops> loops = matchMatmul(op);
+      // Threads store outputs while others still read the operands: none may be a
+      // view of the output.
+      Value outRoot = rootOf(op.getDpsInitOperand(0)->get());
+      if (llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) { return rootOf(in->get()) == outRoot; }))
+        loops = std::nullopt;
       if (!loops) {
         // The graph-level choice assumed a plain product (a prologue folded into it,
         // say, is not); the per-output kernels take it.

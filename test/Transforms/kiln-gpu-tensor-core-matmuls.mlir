@@ -118,6 +118,31 @@ func.func @prologue(%x: memref<64x64xf32>, %w: memref<64x64xf32>, %y: memref<64x
 
 // -----
 
+// An operand that is a view of the output's buffer could be overwritten by one thread
+// while another still reads it: a per-output kernel.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func @aliased
+// CHECK: linalg.generic
+// CHECK-SAME: kiln.gpu_kernel = "thread_per_output"
+// CHECK-NOT: gpu.launch
+func.func @aliased(%buf: memref<128x64xf32>, %w: memref<64x64xf32>) {
+  %x = memref.subview %buf[0, 0] [64, 64] [1, 1] : memref<128x64xf32> to memref<64x64xf32, strided<[64, 1]>>
+  %y = memref.subview %buf[64, 0] [64, 64] [1, 1] : memref<128x64xf32> to memref<64x64xf32, strided<[64, 1], offset: 4096>>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x64xf32, strided<[64, 1]>>, memref<64x64xf32>) outs(%y : memref<64x64xf32, strided<[64, 1], offset: 4096>>)
+      attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A padded 3x3 convolution, an implicit GEMM: rows are the image's 7x7 pixels, columns
 // its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
 // fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
