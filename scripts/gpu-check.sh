@@ -10,7 +10,8 @@
 #       the CPU expected-pass node tests for CUDA (once more with every matmul through
 #       cuBLASLt and every convolution through cuDNN, and once with every matmul through
 #       the tensor-core kernel, convolutions too) and the library and tensor-core cases of the lit tests
-#       (test/Inputs, with the CPU artifact's outputs),
+#       (test/Inputs, with the CPU artifact's outputs), one large GEMM and convolution
+#       through the libraries and the tensor-core kernel,
 #       and packs DIR (default gpu-check) with kiln-run and the runtime into
 #       DIR.parts/part-* of at most 60 MiB each (one per transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
@@ -91,6 +92,20 @@ prepare() {
     rm "$out/cpu.so"
     build/bin/kiln-compile "test/Inputs/$name.onnxtxt" --target=cuda:"$arch" "$flag" -o "$out/cuda.so"
   done
+  # One large GEMM and one large convolution, each through its library and through the
+  # generated tensor-core kernel (their inputs are made there: too big to carry).
+  mkdir -p "$dir/micro"
+  printf '%s\n' '<ir_version: 8, opset_import: ["" : 13]>' \
+    'g (float[2048,2048] a, float[2048,2048] b) => (float[2048,2048] c) { c = MatMul (a, b) }' \
+    >"$dir/micro/gemm.onnxtxt"
+  printf '%s\n' '<ir_version: 8, opset_import: ["" : 13]>' \
+    'g (float[8,256,56,56] x, float[256,256,3,3] w) => (float[8,256,56,56] y) { y = Conv <pads = [1,1,1,1]> (x, w) }' \
+    >"$dir/micro/conv.onnxtxt"
+  for m in "gemm cublaslt --cuda-gemm=cublaslt" "gemm tensor_cores --cuda-gemm=tensor-cores" \
+           "conv cudnn --cuda-conv=cudnn" "conv tensor_cores --cuda-conv=tensor-cores"; do
+    read -r name how flag <<<"$m"
+    build/bin/kiln-compile "$dir/micro/$name.onnxtxt" --target=cuda:"$arch" "$flag" -o "$dir/micro/${name}_$how.so"
+  done
   cp test/conformance/cpu-expected-pass.txt "$dir/"
   cp build/bin/kiln-run "$dir/build/bin/"
   cp -L build/lib/libkiln_runtime.so* "$dir/build/lib/"
@@ -154,6 +169,30 @@ print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/"
     "$run" "$dir/$m"_b32.so --input "$dir/models/$m"_b32/input_0.npy \
       --expect "$dir/models/$m"_b32/output_0.npy --rtol 1e-3 --atol 1e-4 --bench 50 --warmup 5 || true
   done
+  echo "== one 2048^3 GEMM and one 3x3 convolution (8x256x56x56, 256 filters): library, then tensor cores"
+  python3 -c 'import sys, numpy as np
+d, rng = sys.argv[1], np.random.default_rng(0)
+for name, shape in (("a", (2048, 2048)), ("b", (2048, 2048)), ("x", (8, 256, 56, 56)), ("w", (256, 256, 3, 3))):
+    np.save(f"{d}/{name}.npy", rng.standard_normal(shape, dtype=np.float32))' "$dir/micro" || true
+  for m in "gemm cublaslt a b" "conv cudnn x w"; do
+    read -r name lib in0 in1 <<<"$m"
+    local inputs=(--input "$in0=$dir/micro/$in0.npy" --input "$in1=$dir/micro/$in1.npy")
+    "$run" "$dir/micro/${name}_$lib.so" "${inputs[@]}" --save "$dir/micro/$name" --bench 50 --warmup 5 || true
+    "$run" "$dir/micro/${name}_tensor_cores.so" "${inputs[@]}" --expect "$dir/micro/$name/output_0.npy" \
+      --rtol 1e-3 --atol 1e-3 --bench 50 --warmup 5 || true
+  done
+  python3 -c 'import torch
+torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+a, b = torch.randn(2048, 2048, device="cuda"), torch.randn(2048, 2048, device="cuda")
+x, w = torch.randn(8, 256, 56, 56, device="cuda"), torch.randn(256, 256, 3, 3, device="cuda")
+for name, f in (("torch.mm", lambda: a @ b), ("conv2d", lambda: torch.nn.functional.conv2d(x, w, padding=1))):
+    for _ in range(5): f()
+    times = []
+    for _ in range(50):
+        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        s.record(); f(); e.record(); e.synchronize(); times.append(s.elapsed_time(e))
+    times.sort()
+    print(f"PyTorch {name} fp32 (no TF32): min {times[0]:.3f} ms, median {times[25]:.3f} ms")' || true
   echo "== PyTorch eager, same GPU"
   python3 scripts/torch_eager_bench.py "${models[@]}" || true
 }
