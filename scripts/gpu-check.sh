@@ -3,17 +3,18 @@
 # compiler.
 #
 #   scripts/gpu-check.sh prepare [DIR]   here (after scripts/build.sh): exports ResNet-50,
-#       MobileNetV2 and the BERT-base encoder at batch 1 (and all but MobileNetV2 at 32),
-#       compiles them (batch 1 once more with generated kernels only, --cuda-gemm=kernels
-#       --cuda-conv=kernels: BERT's matmuls and most of ResNet-50's convolutions then
-#       run on the generated tensor-core kernel; and MobileNetV2 with every convolution, depthwise too, through cuDNN),
-#       the CPU expected-pass node tests for CUDA (once more with every matmul through
-#       cuBLASLt and every convolution through cuDNN, and once with every matmul through
-#       the tensor-core kernel, convolutions too) and the library and tensor-core cases of the lit tests
-#       (test/Inputs, with the CPU artifact's outputs), one large GEMM and convolution
-#       through the libraries and the tensor-core kernel,
-#       and packs DIR (default gpu-check) with kiln-run and the runtime into
-#       DIR.parts/part-* of at most 60 MiB each (one per transfer).
+#       MobileNetV2 and the BERT-base encoder at batch 1 (and all but MobileNetV2 at 32)
+#       and compiles them: batch 1 once more with generated kernels only
+#       (--cuda-gemm=kernels --cuda-conv=kernels: BERT's matmuls and most of ResNet-50's
+#       convolutions then run on the generated tensor-core kernel), MobileNetV2 once more
+#       with every convolution, depthwise too, through cuDNN. It compiles the CPU
+#       expected-pass node tests for CUDA three times (defaults; every matmul through
+#       cuBLASLt and every convolution through cuDNN; every one through the tensor-core
+#       kernel), the library and tensor-core cases of the lit tests (test/Inputs, with
+#       the CPU artifact's outputs) and one large GEMM and convolution through the
+#       libraries and the tensor-core kernel, and packs DIR (default gpu-check) with
+#       kiln-run and the runtime into DIR.parts/part-* of at most 60 MiB each (one per
+#       transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
 #       runs the node tests and the library cases on the GPU, checks the models against
 #       PyTorch's outputs (rtol 1e-3), and times batch 1 and 32 next to PyTorch eager on
