@@ -178,6 +178,7 @@ for name, shape in (("a", (2048, 2048)), ("b", (2048, 2048)), ("x", (8, 256, 56,
   for m in "gemm cublaslt a b" "conv cudnn x w"; do
     read -r name lib in0 in1 <<<"$m"
     local inputs=(--input "$in0=$dir/micro/$in0.npy" --input "$in1=$dir/micro/$in1.npy")
+    mkdir -p "$dir/micro/$name"
     "$run" "$dir/micro/${name}_$lib.so" "${inputs[@]}" --save "$dir/micro/$name" --bench 50 --warmup 5 || true
     "$run" "$dir/micro/${name}_tensor_cores.so" "${inputs[@]}" --expect "$dir/micro/$name/output_0.npy" \
       --rtol 1e-3 --atol 1e-3 --bench 50 --warmup 5 || true
