@@ -32,6 +32,8 @@ constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, k
 constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
 constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
+// The grid's y (row tiles) and z (batch) extents are limited to 65535 blocks.
+constexpr int64_t kMaxGridYZ = 65535;
 
 /// The loops of a contraction `out[b.., m.., n..] += a[b.., m.., k..] * b[b.., k.., n..]`
 /// seen as a batch of GEMMs, whatever the operands' layouts: the row loops index the
@@ -445,6 +447,9 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       // view of the output.
       Value outRoot = rootOf(op.getDpsInitOperand(0)->get());
       if (llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) { return rootOf(in->get()) == outRoot; }))
+        loops = std::nullopt;
+      if (loops && ((loops->extent(loops->m) + kBlockTile - 1) / kBlockTile > kMaxGridYZ ||
+                    loops->extent(loops->batch) > kMaxGridYZ))
         loops = std::nullopt;
       if (!loops) {
         // The graph-level choice assumed a plain product (a prologue folded into it,

@@ -143,6 +143,27 @@ func.func @aliased(%buf: memref<128x64xf32>, %w: memref<64x64xf32>) {
 
 // -----
 
+// More than 65535 row tiles would overrun the grid's y limit: a per-output kernel.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func @too_many_rows
+// CHECK: kiln.gpu_kernel = "thread_per_output"
+// CHECK-NOT: gpu.launch
+func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: memref<4194305x16xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4194305x16xf32>, memref<16x16xf32>) outs(%y : memref<4194305x16xf32>)
+      attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A padded 3x3 convolution, an implicit GEMM: rows are the image's 7x7 pixels, columns
 // its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
 // fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
