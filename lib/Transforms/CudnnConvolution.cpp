@@ -64,12 +64,6 @@ std::optional<Tensor4d> tensor4dOf(Value buffer, std::optional<unsigned> groupDi
   return tensor;
 }
 
-/// A generic of one input whose body yields that input unchanged: a copy or broadcast.
-bool yieldsItsInput(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  return op.getNumDpsInputs() == 1 && body.getTerminator()->getOperand(0) == body.getArgument(0);
-}
-
 /// A buffer of zeros with `source` copied into an interior window: the padded input a
 /// convolution reads. Its fill and copy, and where the window begins.
 struct PaddedInput {
@@ -78,46 +72,19 @@ struct PaddedInput {
   SmallVector<Operation *> builtBy;
 };
 
-/// `buffer` as an allocation only a fill of zeros, a copy of `source` into a window
-/// (unit strides, whole images and channels), `reader` and deallocations touch.
+/// `buffer` as a padded copy of zeros (see kiln::matchPaddedCopy) that `reader` reads,
+/// padded along the last two (spatial) dimensions only.
 std::optional<PaddedInput> matchPadded(Value buffer, Operation *reader) {
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-  if (!alloc)
+  std::optional<kiln::PaddedCopy> copy = kiln::matchPaddedCopy(buffer, reader);
+  if (!copy || !kiln::isZero(copy->padding) || copy->window.getType().getRank() < 2)
     return std::nullopt;
-  PaddedInput padded;
-  linalg::GenericOp fill, copy;
-  for (Operation *user : alloc->getUsers()) {
-    if (user == reader || isa<memref::DeallocOp>(user))
-      continue;
-    if (auto generic = dyn_cast<linalg::GenericOp>(user); generic && !fill && kiln::writesWhole(generic, buffer) &&
-                                                            kiln::isZero(kiln::filledValue(generic))) {
-      fill = generic;
-      continue;
-    }
-    auto window = dyn_cast<memref::SubViewOp>(user);
-    if (!window || copy || !window.hasUnitStride() || !window->hasOneUse() ||
-        llvm::any_of(window.getStaticOffsets(), ShapedType::isDynamic) || window.getType().getRank() < 2)
-      return std::nullopt;
-    auto generic = dyn_cast<linalg::GenericOp>(*window->getUsers().begin());
-    if (!kiln::writesWhole(generic, window) || !yieldsItsInput(generic) ||
-        !generic.getMatchingIndexingMap(generic.getDpsInputOperand(0)).isIdentity())
-      return std::nullopt;
-    // Padded along the last two (spatial) dimensions only.
-    ArrayRef<int64_t> offsets = window.getStaticOffsets();
-    auto whole = alloc.getType().getShape(), inner = window.getType().getShape();
-    unsigned spatial = offsets.size() - 2;
-    if (llvm::any_of(offsets.take_front(spatial), [](int64_t offset) { return offset != 0; }) ||
-        inner.take_front(spatial) != whole.take_front(spatial))
-      return std::nullopt;
-    copy = generic;
-    padded.source = generic.getDpsInputOperand(0)->get();
-    padded.padH = offsets[spatial];
-    padded.padW = offsets[spatial + 1];
-  }
-  if (!fill || !copy)
+  ArrayRef<int64_t> offsets = copy->offsets;
+  auto whole = cast<MemRefType>(buffer.getType()).getShape(), inner = copy->window.getType().getShape();
+  unsigned spatial = offsets.size() - 2;
+  if (llvm::any_of(offsets.take_front(spatial), [](int64_t offset) { return offset != 0; }) ||
+      inner.take_front(spatial) != whole.take_front(spatial))
     return std::nullopt;
-  padded.builtBy = {fill, copy};
-  return padded;
+  return PaddedInput{copy->source, offsets[spatial], offsets[spatial + 1], {copy->fill, copy->copy}};
 }
 
 /// Output extent cuDNN computes for a symmetric padding.

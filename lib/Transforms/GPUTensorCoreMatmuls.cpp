@@ -5,8 +5,8 @@
 // in registers, so the whole fusion is still one kernel.
 #include "kiln/Transforms/Passes.h"
 
-#include "BufferWalk.h"
 #include "KernelBodies.h"
+#include "LibraryCall.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -64,14 +64,7 @@ std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
     if (!type || !type.getElementType().isF32())
       return std::nullopt;
   }
-  // The body is `acc + in0 * in1` and nothing else.
-  auto combiner = matchCombiner(op);
-  Block &body = op.getRegion().front();
-  if (!combiner || combiner->kind != arith::AtomicRMWKind::addf || body.getOperations().size() != 3)
-    return std::nullopt;
-  auto mul = combiner->element.getDefiningOp<arith::MulFOp>();
-  if (!mul || !((mul.getLhs() == body.getArgument(0) && mul.getRhs() == body.getArgument(1)) ||
-                (mul.getLhs() == body.getArgument(1) && mul.getRhs() == body.getArgument(0))))
+  if (!isMultiplyAdd(op))
     return std::nullopt;
 
   MatmulLoops loops;
@@ -106,95 +99,6 @@ std::optional<MatmulLoops> matchMatmul(linalg::GenericOp op) {
   return loops;
 }
 
-/// Whether `buffer` is a scratch allocation that nothing but `ops` (and its dealloc)
-/// touches: the kernel then need not store it.
-bool onlyUsedBy(Value buffer, ArrayRef<Operation *> ops) {
-  if (!buffer.getDefiningOp<memref::AllocOp>())
-    return false;
-  return llvm::all_of(buffer.getUsers(), [&](Operation *user) {
-    return isa<memref::DeallocOp>(user) || llvm::is_contained(ops, user);
-  });
-}
-
-/// An operand that is a padded copy of another buffer, built in the fusion: a fill of
-/// a constant, then the source copied into a window of it (a convolution's padded
-/// input). The kernel reads the source through a bounds test instead, and the copy
-/// goes.
-struct PaddedOperand {
-  Value source;
-  SmallVector<int64_t> offsets, sizes;
-  Value padding;                  // the constant filled around the window
-  SmallVector<Operation *> build; // fill, copy, window, dealloc, alloc: erased after
-};
-
-/// The generic writing `buffer` whole with one value defined outside it.
-std::optional<Value> filledWith(Operation *user, Value buffer) {
-  auto fill = dyn_cast<linalg::GenericOp>(user);
-  if (!fill || fill.getNumDpsInits() != 1 || fill.getDpsInitOperand(0)->get() != buffer ||
-      fill.getNumLoops() != fill.getNumParallelLoops() ||
-      llvm::any_of(fill.getDpsInputOperands(), [](OpOperand *in) { return isa<ShapedType>(in->get().getType()); }))
-    return std::nullopt;
-  Block &body = fill.getRegion().front();
-  Value yielded = body.getTerminator()->getOperand(0);
-  if (auto arg = dyn_cast<BlockArgument>(yielded))
-    return arg.getOwner() == &body && arg.getArgNumber() < fill.getNumDpsInputs()
-               ? std::optional<Value>(fill.getDpsInputOperand(arg.getArgNumber())->get())
-               : std::nullopt;
-  return yielded.getParentRegion() != &fill.getRegion() ? std::optional<Value>(yielded) : std::nullopt;
-}
-
-/// The generic copying `source` element for element into `target`, if `op` is one.
-Value copiedInto(Operation *op, Value target) {
-  auto copy = dyn_cast<linalg::GenericOp>(op);
-  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
-      copy.getDpsInitOperand(0)->get() != target || copy.getNumLoops() != copy.getNumParallelLoops() ||
-      !llvm::all_of(copy.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
-    return {};
-  Block &body = copy.getRegion().front();
-  return body.getTerminator()->getOperand(0) == body.getArgument(0) ? copy.getDpsInputOperand(0)->get() : Value();
-}
-
-std::optional<PaddedOperand> paddedOperand(linalg::GenericOp op, Value buffer) {
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-  if (!alloc || alloc->getBlock() != op->getBlock())
-    return std::nullopt;
-  PaddedOperand padded;
-  Operation *fill = nullptr, *copy = nullptr;
-  memref::SubViewOp window;
-  for (Operation *user : buffer.getUsers()) {
-    if (user == op.getOperation() || isa<memref::DeallocOp>(user)) {
-      if (user != op.getOperation())
-        padded.build.push_back(user);
-      continue;
-    }
-    if (std::optional<Value> value = filledWith(user, buffer); value && !fill) {
-      fill = user;
-      padded.padding = *value;
-      continue;
-    }
-    auto view = dyn_cast<memref::SubViewOp>(user);
-    if (!view || window || !view->hasOneUse() || !view.hasUnitStride() ||
-        ShapedType::isDynamicShape(view.getStaticOffsets()) || ShapedType::isDynamicShape(view.getStaticSizes()))
-      return std::nullopt;
-    window = view;
-    copy = *view->getUsers().begin();
-    padded.source = copiedInto(copy, view);
-  }
-  auto sourceType = padded.source ? dyn_cast<MemRefType>(padded.source.getType()) : MemRefType();
-  if (!fill || !window || !copy || !sourceType || sourceType.getShape() != window.getStaticSizes() ||
-      sourceType.getRank() != window.getSourceType().getRank() || fill->getBlock() != op->getBlock() ||
-      copy->getBlock() != op->getBlock() || !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(op))
-    return std::nullopt;
-  // The source must still hold what was copied when the kernel reads it.
-  if (copy->getNextNode() != op.getOperation() &&
-      mayWriteBetween(copy->getNextNode(), op->getPrevNode(), {rootOf(padded.source)}))
-    return std::nullopt;
-  padded.offsets = llvm::to_vector(window.getStaticOffsets());
-  padded.sizes = llvm::to_vector(window.getStaticSizes());
-  padded.build.append({fill, copy, window, alloc});
-  return padded;
-}
-
 /// Writes the kernel for one matmul generic and its init and epilogue generics.
 struct KernelWriter {
   OpBuilder &b;
@@ -202,7 +106,7 @@ struct KernelWriter {
   linalg::GenericOp op;
   const MatmulLoops &loops;
   bool emulate; // scalar products per accumulator instead of mma.sync (--gpu-loops-on-cpu)
-  std::array<std::optional<PaddedOperand>, 2> padded; // read through their padding
+  std::array<std::optional<PaddedCopy>, 2> padded; // read through their padding
   int64_t rows, cols, depth;
 
   KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops, bool emulate)
@@ -245,11 +149,11 @@ struct KernelWriter {
     Value at = clamp(k, depth, kMmaK);
     SmallVector<Value> indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
     Value value;
-    if (const std::optional<PaddedOperand> &pad = padded[which]) {
+    if (std::optional<PaddedCopy> &pad = padded[which]) {
       // Inside the window: the source's element; around it: the padding. An index
       // before the window wraps around and fails the unsigned test too.
       Value within;
-      for (auto [position, offset, size] : llvm::zip_equal(indices, pad->offsets, pad->sizes)) {
+      for (auto [position, offset, size] : llvm::zip_equal(indices, pad->offsets, pad->window.getType().getShape())) {
         position = arith::SubIOp::create(b, loc, position, index(offset));
         Value in = less(position, size);
         within = within ? arith::AndIOp::create(b, loc, within, in).getResult() : in;
@@ -401,7 +305,7 @@ struct KernelWriter {
         fused.push_back(other);
     // The product's own buffer is stored only when something else reads it or the
     // epilogue does not overwrite it.
-    bool storeProduct = !epilogue || (!onlyUsedBy(out, fused) && !llvm::is_contained(epilogue.getDpsInits(), out));
+    bool storeProduct = !epilogue || (!isPrivateScratch(out, fused) && !llvm::is_contained(epilogue.getDpsInits(), out));
     bool ragged = rows % kBlockTile || cols % kBlockTile;
     for (int64_t i = 0; i < kAccumulators; ++i) {
       OpBuilder::InsertionGuard guard(b);
@@ -470,19 +374,23 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       KernelWriter writer(b, op, *loops, emulate);
       for (unsigned which : {0u, 1u})
         if (which == 0 || op.getDpsInputOperand(1)->get() != op.getDpsInputOperand(0)->get())
-          writer.padded[which] = paddedOperand(op, op.getDpsInputOperand(which)->get());
+          writer.padded[which] = matchPaddedCopy(op.getDpsInputOperand(which)->get(), op);
       writer.write(init, epilogue);
       for (Operation *done : {op.getOperation(), init.getOperation(), epilogue.getOperation()})
         if (done) {
           erased.insert(done);
           done->erase();
         }
-      for (const std::optional<PaddedOperand> &pad : writer.padded)
-        if (pad)
-          for (Operation *built : pad->build) {
+      // A padded copy read in place goes with its buffer.
+      for (std::optional<PaddedCopy> &pad : writer.padded)
+        if (pad) {
+          Value buffer = pad->window.getSource();
+          for (Operation *built : {pad->fill.getOperation(), pad->copy.getOperation()}) {
             erased.insert(built);
             built->erase();
           }
+          eraseIfUnused(buffer); // its window and deallocations too
+        }
     }
   }
 };

@@ -45,6 +45,52 @@ Value kiln::filledValue(linalg::GenericOp op) {
   return yielded.getParentBlock() == &body ? Value() : yielded;
 }
 
+bool kiln::yieldsItsInput(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  return op.getNumDpsInputs() == 1 && body.getTerminator()->getOperand(0) == body.getArgument(0);
+}
+
+std::optional<kiln::PaddedCopy> kiln::matchPaddedCopy(Value buffer, Operation *reader) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  if (!alloc)
+    return std::nullopt;
+  PaddedCopy padded;
+  for (Operation *user : alloc->getUsers()) {
+    if (user == reader || isa<memref::DeallocOp>(user))
+      continue;
+    if (auto fill = dyn_cast<linalg::GenericOp>(user); fill && !padded.fill && writesWhole(fill, buffer)) {
+      padded.padding = filledValue(fill);
+      if (!padded.padding || isa<ShapedType>(padded.padding.getType()))
+        return std::nullopt;
+      padded.fill = fill;
+      continue;
+    }
+    auto window = dyn_cast<memref::SubViewOp>(user);
+    if (!window || padded.copy || !window.hasUnitStride() || !window->hasOneUse() ||
+        llvm::any_of(window.getStaticOffsets(), ShapedType::isDynamic))
+      return std::nullopt;
+    auto copy = dyn_cast<linalg::GenericOp>(*window->getUsers().begin());
+    if (!writesWhole(copy, window) || !yieldsItsInput(copy) ||
+        !copy.getMatchingIndexingMap(copy.getDpsInputOperand(0)).isIdentity())
+      return std::nullopt;
+    padded.window = window;
+    padded.copy = copy;
+    padded.source = copy.getDpsInputOperand(0)->get();
+    padded.offsets = llvm::to_vector(window.getStaticOffsets());
+  }
+  if (!padded.fill || !padded.copy)
+    return std::nullopt;
+  Operation *fill = padded.fill, *copy = padded.copy;
+  if (fill->getBlock() != reader->getBlock() || copy->getBlock() != reader->getBlock() ||
+      !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(reader))
+    return std::nullopt;
+  // The source must still hold what was copied when `reader` reads it.
+  if (copy->getNextNode() != reader &&
+      mayWriteBetween(copy->getNextNode(), reader->getPrevNode(), {rootOf(padded.source)}))
+    return std::nullopt;
+  return padded;
+}
+
 std::optional<kiln::Epilogue> kiln::matchEpilogue(linalg::GenericOp epilogue, Value scratch) {
   if (!epilogue || !epilogue.hasPureBufferSemantics() ||
       epilogue.getNumLoops() != epilogue.getNumParallelLoops() || epilogue.getNumDpsInits() != 1 ||

@@ -65,6 +65,24 @@ bool isMultiplyAdd(mlir::linalg::GenericOp op);
 /// through an input it yields unchanged.
 mlir::Value filledValue(mlir::linalg::GenericOp op);
 
+/// A generic of one input whose body yields that input unchanged: a copy or broadcast.
+bool yieldsItsInput(mlir::linalg::GenericOp op);
+
+/// A padded copy: an allocation filled with one scalar, then `source` copied into a
+/// window of it (unit strides, static offsets). Whoever reads the allocation can read
+/// `source` instead, through the window's offsets, and the fill and copy go.
+struct PaddedCopy {
+  mlir::Value source, padding;
+  llvm::SmallVector<int64_t> offsets;
+  mlir::linalg::GenericOp fill, copy;
+  mlir::memref::SubViewOp window;
+};
+
+/// `buffer` as a padded copy `reader` reads: only the fill, the copy, `reader` and
+/// deallocations touch it, the fill and copy come before `reader` in its block, in
+/// that order, and nothing may write `source` between the copy and `reader`.
+std::optional<PaddedCopy> matchPaddedCopy(mlir::Value buffer, mlir::Operation *reader);
+
 /// `epilogue`, an elementwise generic of at most three inputs and one init with
 /// identity indexing, as relu?(scratch + addends...) where `scratch` is the product's
 /// output read through identity indexing, each other input added once; nullopt for
