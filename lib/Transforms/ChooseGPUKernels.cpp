@@ -49,63 +49,10 @@ bool readsRegionInput(Value operand) {
   return isa<BlockArgument>(operand);
 }
 
-/// Whether cuBLASLt can take `matmul` as it stands: f32, static shapes, batch dims
-/// equal or only on the left, and operands that enter its fusion unchanged or through
-/// views, so the linalg contraction stays a plain multiply-add (see
-/// kiln-gpu-library-calls).
-bool fitsLibrary(kiln::MatMulOp matmul) {
-  auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
-  auto out = cast<ShapedType>(matmul.getOutput().getType());
-  if (!lhs.hasStaticShape() || !rhs.hasStaticShape() || !out.getElementType().isF32() ||
-      !lhs.getElementType().isF32() || !rhs.getElementType().isF32() || lhs.getRank() < 2 ||
-      rhs.getRank() < 2)
-    return false;
-  if (rhs.getRank() > 2 && (rhs.getRank() != lhs.getRank() ||
-                            lhs.getShape().drop_back(2) != rhs.getShape().drop_back(2)))
-    return false;
-  if (isa<kiln::FusionOp>(matmul->getParentOp()))
-    return llvm::all_of(matmul->getOperands(), readsRegionInput);
-  return true;
-}
-
-/// Whether cuDNN can take `conv` as it stands: 2-D, f32, static, its input and weight
-/// entering its fusion unchanged (padding, bias, ReLU and a residual add
-/// are cuDNN's own; see kiln-gpu-library-calls).
-bool fitsCudnn(kiln::ConvOp conv) {
-  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
-  auto output = cast<ShapedType>(conv.getOutput().getType());
-  if (!input.hasStaticShape() || !weight.hasStaticShape() || !output.hasStaticShape() ||
-      input.getRank() != 4 || !input.getElementType().isF32() || !weight.getElementType().isF32())
-    return false;
-  if (isa<kiln::FusionOp>(conv->getParentOp()) &&
-      (!isa<BlockArgument>(conv.getInput()) || !isa<BlockArgument>(conv.getWeight())))
-    return false;
-  return true;
-}
-
-/// Whether `conv` is a product cuBLASLt can take: a 1x1 filter at stride 1 over an
-/// unpadded f32 input, ungrouped, whose input enters its fusion unchanged
-/// (y[n, f, p] = sum_c w[f, c] x[n, c, p], a GEMM per image).
-bool fitsLibrary(kiln::ConvOp conv) {
-  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
-  auto isOne = [](int64_t v) { return v == 1; };
-  auto isZero = [](int64_t v) { return v == 0; };
-  if (!input.hasStaticShape() || !weight.hasStaticShape() || !input.getElementType().isF32() ||
-      !weight.getElementType().isF32() || conv.getGroups() != 1 ||
-      !llvm::all_of(weight.getShape().drop_front(2), isOne) || !llvm::all_of(conv.getStrides(), isOne) ||
-      !llvm::all_of(conv.getPads(), isZero))
-    return false;
-  if (isa<kiln::FusionOp>(conv->getParentOp()) &&
-      (!isa<BlockArgument>(conv.getInput()) || !isa<BlockArgument>(conv.getWeight())))
-    return false;
-  return true;
-}
-
 /// Whether the generated tensor-core kernel can take `matmul`: f32, static, both
 /// operands at least 2-D (rows and columns to tile) and entering its fusion unchanged
 /// or through views, so the product stays a plain multiply-add (see
-/// kiln-gpu-tensor-core-matmuls). Unlike cuBLASLt it loads any layout and broadcasts
-/// batch dimensions.
+/// kiln-gpu-tensor-core-matmuls). It loads any layout and broadcasts batch dimensions.
 bool fitsTensorCores(kiln::MatMulOp matmul) {
   auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
   auto out = cast<ShapedType>(matmul.getOutput().getType());
@@ -116,17 +63,54 @@ bool fitsTensorCores(kiln::MatMulOp matmul) {
   return !isa<kiln::FusionOp>(matmul->getParentOp()) || llvm::all_of(matmul->getOperands(), readsRegionInput);
 }
 
+/// Whether cuBLASLt can take `matmul` as it stands: what the tensor-core kernel takes
+/// (see kiln-gpu-library-calls), with batch dims equal or only on the left.
+bool fitsLibrary(kiln::MatMulOp matmul) {
+  auto lhs = cast<ShapedType>(matmul.getLhs().getType()), rhs = cast<ShapedType>(matmul.getRhs().getType());
+  return fitsTensorCores(matmul) &&
+         (rhs.getRank() == 2 ||
+          (rhs.getRank() == lhs.getRank() && lhs.getShape().drop_back(2) == rhs.getShape().drop_back(2)));
+}
+
+/// Whether `conv`'s input and weight enter its fusion unchanged (or it is in none):
+/// a convolution generic then reads them as they are.
+bool operandsEnterUnchanged(kiln::ConvOp conv) {
+  return !isa<kiln::FusionOp>(conv->getParentOp()) ||
+         (isa<BlockArgument>(conv.getInput()) && isa<BlockArgument>(conv.getWeight()));
+}
+
+/// Whether cuDNN can take `conv` as it stands: 2-D, f32, static, its input and weight
+/// entering its fusion unchanged (padding, bias, ReLU and a residual add
+/// are cuDNN's own; see kiln-gpu-library-calls).
+bool fitsCudnn(kiln::ConvOp conv) {
+  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
+  auto output = cast<ShapedType>(conv.getOutput().getType());
+  return input.hasStaticShape() && weight.hasStaticShape() && output.hasStaticShape() && input.getRank() == 4 &&
+         input.getElementType().isF32() && weight.getElementType().isF32() && operandsEnterUnchanged(conv);
+}
+
+/// Whether `conv` is a product cuBLASLt can take: a 1x1 filter at stride 1 over an
+/// unpadded f32 input, ungrouped, whose input enters its fusion unchanged
+/// (y[n, f, p] = sum_c w[f, c] x[n, c, p], a GEMM per image).
+bool fitsLibrary(kiln::ConvOp conv) {
+  auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
+  auto isOne = [](int64_t v) { return v == 1; };
+  auto isZero = [](int64_t v) { return v == 0; };
+  return input.hasStaticShape() && weight.hasStaticShape() && input.getElementType().isF32() &&
+         weight.getElementType().isF32() && conv.getGroups() == 1 &&
+         llvm::all_of(weight.getShape().drop_front(2), isOne) && llvm::all_of(conv.getStrides(), isOne) &&
+         llvm::all_of(conv.getPads(), isZero) && operandsEnterUnchanged(conv);
+}
+
 /// Whether the generated tensor-core kernel can take `conv` as a batch of GEMMs (one
 /// per group: images x pixels by filters, over channels x window): f32, static, its
 /// input and weight entering its fusion unchanged.
 bool fitsTensorCores(kiln::ConvOp conv) {
   auto input = cast<ShapedType>(conv.getInput().getType()), weight = cast<ShapedType>(conv.getWeight().getType());
   auto output = cast<ShapedType>(conv.getOutput().getType());
-  if (!input.hasStaticShape() || !weight.hasStaticShape() || !output.hasStaticShape() ||
-      !input.getElementType().isF32() || !weight.getElementType().isF32() || !output.getElementType().isF32())
-    return false;
-  return !isa<kiln::FusionOp>(conv->getParentOp()) ||
-         (isa<BlockArgument>(conv.getInput()) && isa<BlockArgument>(conv.getWeight()));
+  return input.hasStaticShape() && weight.hasStaticShape() && output.hasStaticShape() &&
+         input.getElementType().isF32() && weight.getElementType().isF32() && output.getElementType().isF32() &&
+         operandsEnterUnchanged(conv);
 }
 
 int64_t elementCount(Value value) {
