@@ -1,9 +1,11 @@
 // kiln-gpu-launches-on-cpu: runs each gpu.launch on the CPU as loops over its blocks
 // and threads, keeping what the threads of a block share: the kernel body is cut into
-// phases at its barriers and all_reduces, and every thread of a block finishes one
-// phase before any starts the next. An all_reduce combines the values its threads
-// left in an array; a value a later phase reads is computed again there when that is
-// free of memory effects, and otherwise kept per thread in an array.
+// phases at its barriers and all_reduces (inside loops too: a loop whose body has
+// barriers runs once per block, each iteration's phases inside it), and every thread
+// of a block finishes one phase before any starts the next. An all_reduce combines
+// the values its threads left in an array; a value a later phase reads is computed
+// again there when that is free of memory effects, and otherwise kept per thread in
+// an array, as are the values such a loop carries. Shared memory is one buffer.
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -52,58 +54,104 @@ Value combine(OpBuilder &b, Location loc, gpu::AllReduceOperation op, Value acc,
 /// regions.
 bool recomputable(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
 
+/// Whether threads meet (a barrier, a reduction across threads) anywhere in `op`.
+bool synchronizes(Operation *op) {
+  return op->walk([](Operation *inner) {
+           return isa<gpu::BarrierOp, gpu::AllReduceOp, gpu::ShuffleOp, gpu::SubgroupReduceOp>(inner)
+                      ? WalkResult::interrupt()
+                      : WalkResult::advance();
+         }).wasInterrupted();
+}
+
 struct LaunchEmulator {
   gpu::LaunchOp launch;
   Location loc;
-  /// The body's top-level ops, phase by phase; a phase ends at a barrier or at an
-  /// all_reduce (then in `reductions`, null after a barrier or at the end).
-  SmallVector<SmallVector<Operation *>> phases{{}};
-  SmallVector<gpu::AllReduceOp> reductions;
+
+  /// A run of ops every thread of a block finishes before any thread starts the next
+  /// one: it ends at a barrier, an all_reduce (`reduce`), a loop whose body has
+  /// barriers (`loop`: the loop's initial values are stored at its end) or the end of
+  /// a loop body (`yield`: the next iteration's values are stored).
+  struct Phase {
+    SmallVector<Operation *> ops;
+    gpu::AllReduceOp reduce;
+    scf::ForOp loop;
+    scf::YieldOp yield;
+  };
+  /// What a block runs, in order: phases, and loops over phases (their bodies cut
+  /// into phases too), which every thread of a block runs together.
+  struct Step {
+    unsigned phase = 0;
+    scf::ForOp loop;
+    std::vector<Step> body;
+  };
+  SmallVector<Phase> phases;
+  std::vector<Step> steps;
+  /// The blocks cut into phases: the launch body and the bodies of loops with barriers.
+  llvm::SmallPtrSet<Block *, 4> cut;
   DenseMap<Operation *, unsigned> phaseOf;
-  /// Per-thread arrays: the values kept for a later phase, each all_reduce's operands.
+  /// Per-thread arrays: the values kept for a later phase (and a loop's carried
+  /// values, results included), each all_reduce's operands.
   DenseMap<Value, Value> kept;
   DenseMap<Operation *, Value> partials;
+  /// Values the same for every thread of a block: launch sizes, block ids, reductions'
+  /// results, the induction variables of loops with barriers, shared memory.
+  IRMapping uniform;
 
   explicit LaunchEmulator(gpu::LaunchOp launch) : launch(launch), loc(launch.getLoc()) {}
 
-  LogicalResult split() {
-    if (!launch.getWorkgroupAttributions().empty() || !launch.getPrivateAttributions().empty() ||
-        launch.getAsyncToken() || launch.getClusterSize() || !launch.getBody().hasOneBlock())
-      return launch.emitError("kiln-gpu-launches-on-cpu: only synchronous launches of one block "
-                              "without memory attributions or clusters run on the CPU");
-    for (Operation &op : launch.getBody().front().without_terminator()) {
+  unsigned newPhase() {
+    phases.emplace_back();
+    return phases.size() - 1;
+  }
+
+  /// Cuts `block` into phases appended to `into`.
+  LogicalResult split(Block &block, std::vector<Step> &into) {
+    cut.insert(&block);
+    unsigned current = newPhase();
+    into.push_back(Step{current});
+    auto next = [&] {
+      current = newPhase();
+      into.push_back(Step{current});
+    };
+    for (Operation &op : block.without_terminator()) {
       if (isa<gpu::BarrierOp>(op)) {
-        reductions.push_back(nullptr);
-        phases.emplace_back();
+        next();
         continue;
       }
       if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
         if (!reduce.getOp() || !reduce.getBody().empty())
           return reduce.emitError("kiln-gpu-launches-on-cpu: an all_reduce with a body does not run on the CPU");
-        phaseOf[&op] = phases.size() - 1;
-        reductions.push_back(reduce);
-        phases.emplace_back();
+        phaseOf[&op] = current;
+        phases[current].reduce = reduce;
+        next();
         continue;
       }
-      // Threads meet only at the top level of the body, where phases can end.
-      WalkResult nested = op.walk([](Operation *inner) {
-        return isa<gpu::BarrierOp, gpu::AllReduceOp, gpu::ShuffleOp, gpu::SubgroupReduceOp>(inner)
-                   ? WalkResult::interrupt()
-                   : WalkResult::advance();
-      });
-      if (nested.wasInterrupted())
+      auto loop = dyn_cast<scf::ForOp>(op);
+      if (loop && synchronizes(loop)) {
+        phaseOf[&op] = current;
+        phases[current].loop = loop;
+        Step step{0, loop, {}};
+        if (failed(split(*loop.getBody(), step.body)))
+          return failure();
+        into.push_back(std::move(step));
+        next();
+        continue;
+      }
+      if (synchronizes(&op))
         return op.emitError("kiln-gpu-launches-on-cpu: threads meet inside control flow; cannot run on the CPU");
-      phaseOf[&op] = phases.size() - 1;
-      phases.back().push_back(&op);
+      phaseOf[&op] = current;
+      phases[current].ops.push_back(&op);
     }
-    reductions.push_back(nullptr);
+    if (auto yield = dyn_cast<scf::YieldOp>(block.getTerminator())) {
+      phaseOf[yield] = current;
+      phases[current].yield = yield;
+    }
     return success();
   }
 
-  /// The top-level op of the body holding `op`.
+  /// The op of a block cut into phases that holds `op`; null outside the launch.
   Operation *topLevel(Operation *op) {
-    Block *body = &launch.getBody().front();
-    while (op && op->getBlock() != body)
+    while (op && !cut.contains(op->getBlock()))
       op = op->getParentOp();
     return op;
   }
@@ -147,24 +195,24 @@ struct LaunchEmulator {
     });
   }
 
-  LogicalResult run() {
-    useLaunchArguments();
-    if (failed(split()))
-      return failure();
-    OpBuilder b(launch);
-    auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
-    Value zero = index(0), one = index(1);
-    gpu::KernelDim3 grid = launch.getGridSizeOperandValues(), block = launch.getBlockSizeOperandValues();
-    Value threads = arith::MulIOp::create(b, loc, arith::MulIOp::create(b, loc, block.x, block.y), block.z);
-    auto arrayFor = [&](Value value) -> FailureOr<Value> {
-      Type type = value.getType();
-      if (!type.isIntOrIndexOrFloat())
-        return launch.emitError("kiln-gpu-launches-on-cpu: a value of type ")
-               << type << " is read across a barrier; cannot run on the CPU";
-      return memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, type), threads).getResult();
-    };
-    for (auto [phase, ops] : llvm::enumerate(phases))
-      for (Operation *op : ops)
+  OpBuilder b{launch};
+  Value zero, one, threads;
+  Value odd; // this block runs its threads last first
+
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// A per-thread array for values like `value`.
+  FailureOr<Value> arrayFor(Value value) {
+    Type type = value.getType();
+    if (!type.isIntOrIndexOrFloat())
+      return launch.emitError("kiln-gpu-launches-on-cpu: a value of type ")
+             << type << " is read across a barrier; cannot run on the CPU";
+    return memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, type), threads).getResult();
+  }
+
+  LogicalResult allocateArrays() {
+    for (auto [phase, p] : llvm::enumerate(phases)) {
+      for (Operation *op : p.ops)
         if (!recomputable(op))
           for (Value result : op->getResults())
             if (readLater(result, phase)) {
@@ -173,100 +221,240 @@ struct LaunchEmulator {
                 return failure();
               kept[result] = *array;
             }
-    for (gpu::AllReduceOp reduce : reductions) {
-      if (!reduce)
-        continue;
-      FailureOr<Value> array = arrayFor(reduce.getValue());
-      if (failed(array))
-        return failure();
-      partials[reduce] = *array;
-    }
-
-    // Loops z, y, x over `extents` at the insertion point, which moves into the
-    // innermost; launch arguments `ids` map to the indices they count, last first
-    // where `reversed` holds. Returns those indices and the outermost loop.
-    auto loops = [&](gpu::KernelDim3 extents, gpu::KernelDim3 ids, IRMapping &map, Value reversed) {
-      gpu::KernelDim3 ivs;
-      Operation *outermost = nullptr;
-      for (auto [extent, id, iv] : {std::tie(extents.z, ids.z, ivs.z), std::tie(extents.y, ids.y, ivs.y),
-                                    std::tie(extents.x, ids.x, ivs.x)}) {
-        auto loop = scf::ForOp::create(b, loc, zero, extent, one);
-        outermost = outermost ? outermost : loop.getOperation();
-        b.setInsertionPointToStart(loop.getBody());
-        iv = loop.getInductionVar();
-        if (reversed) {
-          Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, extent, one), iv);
-          iv = arith::SelectOp::create(b, loc, reversed, last, iv);
-        }
-        map.map(id, iv);
+      if (p.reduce) {
+        FailureOr<Value> array = arrayFor(p.reduce.getValue());
+        if (failed(array))
+          return failure();
+        partials[p.reduce] = *array;
       }
-      return std::make_pair(ivs, outermost);
+      // A loop's carried values: set before it, read and set by its iterations, read
+      // as its results after it.
+      if (p.loop)
+        for (auto [carried, result] : llvm::zip_equal(p.loop.getRegionIterArgs(), p.loop.getResults())) {
+          FailureOr<Value> array = arrayFor(carried);
+          if (failed(array))
+            return failure();
+          kept[carried] = kept[result] = *array;
+        }
+    }
+    return success();
+  }
+
+  /// Loops z, y, x over `extents` at the insertion point, which moves into the
+  /// innermost; launch arguments `ids` map to the indices they count, last first
+  /// where `reversed` holds. Returns those indices and the outermost loop.
+  std::pair<gpu::KernelDim3, Operation *> loops(gpu::KernelDim3 extents, gpu::KernelDim3 ids, IRMapping &map,
+                                                Value reversed) {
+    gpu::KernelDim3 ivs;
+    Operation *outermost = nullptr;
+    for (auto [extent, id, iv] : {std::tie(extents.z, ids.z, ivs.z), std::tie(extents.y, ids.y, ivs.y),
+                                  std::tie(extents.x, ids.x, ivs.x)}) {
+      auto loop = scf::ForOp::create(b, loc, zero, extent, one);
+      outermost = outermost ? outermost : loop.getOperation();
+      b.setInsertionPointToStart(loop.getBody());
+      iv = loop.getInductionVar();
+      if (reversed) {
+        Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, extent, one), iv);
+        iv = arith::SelectOp::create(b, loc, reversed, last, iv);
+      }
+      map.map(id, iv);
+    }
+    return std::make_pair(ivs, outermost);
+  }
+
+  /// `value` for all threads of the block at once (a bound of a loop with barriers).
+  FailureOr<Value> uniformValue(Value value) {
+    if (Value mapped = uniform.lookupOrNull(value))
+      return mapped;
+    if (!launch.getBody().isAncestor(value.getParentRegion()))
+      return value; // defined before the launch
+    Operation *def = value.getDefiningOp();
+    if (!def || !recomputable(def)) // a thread id, a load
+      return launch.emitError("kiln-gpu-launches-on-cpu: a loop with barriers has bounds that "
+                              "may differ between threads; cannot run on the CPU");
+    for (Value operand : def->getOperands())
+      if (failed(uniformValue(operand)))
+        return failure();
+    b.clone(*def, uniform);
+    return uniform.lookup(value);
+  }
+
+  /// Loops over the block's threads at the insertion point, which moves into the
+  /// innermost; `map` takes the thread ids. Returns the thread's index in per-thread
+  /// arrays and the outermost loop.
+  std::pair<Value, Operation *> threadLoops(IRMapping &map) {
+    gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+    auto [tid, outermost] = loops(block, launch.getThreadIds(), map, odd);
+    // (z * by + y) * bx + x
+    Value zy = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, tid.z, block.y), tid.y);
+    return {arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, zy, block.x), tid.x), outermost};
+  }
+
+  /// `value` for the thread with index `linear` at the insertion point: mapped, loaded
+  /// from its array, or computed again.
+  Value materialize(Value value, IRMapping &map, Value linear) {
+    if (Value mapped = map.lookupOrNull(value))
+      return mapped;
+    if (Value array = kept.lookup(value)) { // kept, or carried by a loop with barriers
+      Value loaded = memref::LoadOp::create(b, loc, array, linear);
+      map.map(value, loaded);
+      return loaded;
+    }
+    Operation *def = value.getDefiningOp();
+    if (!def || topLevel(def) != def)
+      return value; // defined outside the launch, or inside an op being cloned
+    for (Value operand : def->getOperands())
+      materialize(operand, map, linear);
+    b.clone(*def, map);
+    return map.lookup(value);
+  }
+
+  /// One thread's part of `phase` at the insertion point: its ops, the values it keeps
+  /// for later phases, what it carries into a loop or its next iteration, its operand
+  /// of an all_reduce.
+  void runPhase(Phase &phase, IRMapping &map, Value linear) {
+    for (Operation *op : phase.ops) {
+      op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands())
+          materialize(operand, map, linear);
+      });
+      b.clone(*op, map);
+      for (Value result : op->getResults())
+        if (Value array = kept.lookup(result))
+          memref::StoreOp::create(b, loc, map.lookup(result), array, linear);
+    }
+    auto carry = [&](ValueRange values, ValueRange carried) {
+      // All read before any is set.
+      SmallVector<Value> loaded = llvm::map_to_vector(values, [&](Value v) { return materialize(v, map, linear); });
+      for (auto [value, arg] : llvm::zip_equal(loaded, carried))
+        memref::StoreOp::create(b, loc, value, kept.lookup(arg), linear);
     };
-    IRMapping perBlock;
+    if (phase.loop)
+      carry(phase.loop.getInitArgs(), phase.loop.getRegionIterArgs());
+    if (phase.yield)
+      carry(phase.yield.getOperands(), cast<scf::ForOp>(phase.yield->getParentOp()).getRegionIterArgs());
+    if (phase.reduce)
+      memref::StoreOp::create(b, loc, materialize(phase.reduce.getValue(), map, linear),
+                              partials.lookup(phase.reduce), linear);
+  }
+
+  void emitPhase(Phase &phase) {
+    OpBuilder::InsertionGuard guard(b);
+    IRMapping map = uniform;
+    auto [linear, outermost] = threadLoops(map);
+    runPhase(phase, map, linear);
+    gpu::AllReduceOp reduce = phase.reduce;
+    if (!reduce)
+      return;
+    // After every thread of the phase: the combined value, the same for all.
+    b.setInsertionPointAfter(outermost);
+    Value array = partials.lookup(reduce);
+    Value first = memref::LoadOp::create(b, loc, array, zero);
+    auto fold = scf::ForOp::create(b, loc, one, threads, one, ValueRange{first});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(fold.getBody());
+      Value next = memref::LoadOp::create(b, loc, array, fold.getInductionVar());
+      Value acc = combine(b, loc, *reduce.getOp(), fold.getRegionIterArg(0), next);
+      scf::YieldOp::create(b, loc, acc);
+    }
+    uniform.map(reduce.getResult(), fold.getResult(0));
+  }
+
+  /// `step`'s loop, run by the whole block. No barrier separates the end of an
+  /// iteration from the start of the next, so when the body starts with plain ops
+  /// (its head) those of iteration i + 1 share a phase with the last ones (its tail)
+  /// of iteration i: a thread then reads what another writes across the loop's back
+  /// edge as on the GPU. The first iteration's head runs before the loop.
+  LogicalResult emitLoop(Step &step) {
+    FailureOr<Value> lower = uniformValue(step.loop.getLowerBound());
+    FailureOr<Value> upper = uniformValue(step.loop.getUpperBound());
+    FailureOr<Value> stride = uniformValue(step.loop.getStep());
+    if (failed(lower) || failed(upper) || failed(stride))
+      return failure();
+    Value iv = step.loop.getInductionVar();
+    Phase &head = phases[step.body.front().phase], &tail = phases[step.body.back().phase];
+    bool wrap = step.body.size() > 1 && !step.body.front().loop && !head.ops.empty() && !head.reduce && !head.loop;
+    auto runHead = [&](Value at, IRMapping &threadIds, Value linear) {
+      IRMapping map = uniform;
+      gpu::KernelDim3 ids = launch.getThreadIds();
+      for (Value id : {ids.x, ids.y, ids.z})
+        map.map(id, threadIds.lookup(id));
+      map.map(iv, at);
+      runPhase(head, map, linear);
+    };
+    auto ifBefore = [&](Value x, Value end) {
+      auto branch = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, end),
+                                      /*withElseRegion=*/false);
+      b.setInsertionPointToStart(branch.thenBlock());
+    };
+    if (wrap) {
+      OpBuilder::InsertionGuard guard(b);
+      ifBefore(*lower, *upper);
+      IRMapping map = uniform;
+      auto [linear, outermost] = threadLoops(map);
+      runHead(*lower, map, linear);
+    }
+    auto loop = scf::ForOp::create(b, loc, *lower, *upper, *stride);
+    uniform.map(iv, loop.getInductionVar());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    if (!wrap)
+      return emit(step.body);
+    if (failed(emit(MutableArrayRef<Step>(step.body).drop_front().drop_back())))
+      return failure();
+    IRMapping map = uniform;
+    auto [linear, outermost] = threadLoops(map);
+    runPhase(tail, map, linear);
+    Value next = arith::AddIOp::create(b, loc, loop.getInductionVar(), *stride);
+    ifBefore(next, *upper);
+    runHead(next, map, linear);
+    return success();
+  }
+
+  LogicalResult emit(MutableArrayRef<Step> steps) {
+    for (Step &step : steps) {
+      if (!step.loop)
+        emitPhase(phases[step.phase]);
+      else if (failed(emitLoop(step)))
+        return failure();
+    }
+    return success();
+  }
+
+  LogicalResult run() {
+    if (!launch.getPrivateAttributions().empty() || launch.getAsyncToken() || launch.getClusterSize() ||
+        !launch.getBody().hasOneBlock())
+      return launch.emitError("kiln-gpu-launches-on-cpu: only synchronous launches of one block "
+                              "without private memory or clusters run on the CPU");
+    useLaunchArguments();
+    if (failed(split(launch.getBody().front(), steps)))
+      return failure();
+    zero = index(0);
+    one = index(1);
+    gpu::KernelDim3 grid = launch.getGridSizeOperandValues(), block = launch.getBlockSizeOperandValues();
+    threads = arith::MulIOp::create(b, loc, arith::MulIOp::create(b, loc, block.x, block.y), block.z);
+    if (failed(allocateArrays()))
+      return failure();
+    // A block's shared memory: one buffer, which the blocks use one after another.
+    for (BlockArgument shared : launch.getWorkgroupAttributions()) {
+      auto type = cast<MemRefType>(shared.getType());
+      auto plain = MemRefType::get(type.getShape(), type.getElementType(), type.getLayout());
+      uniform.map(shared, memref::AllocaOp::create(b, loc, plain).getResult());
+    }
     gpu::KernelDim3 gridArgs = launch.getGridSize(), blockArgs = launch.getBlockSize();
     Value args[] = {gridArgs.x, gridArgs.y, gridArgs.z, blockArgs.x, blockArgs.y, blockArgs.z};
     Value values[] = {grid.x, grid.y, grid.z, block.x, block.y, block.z};
     for (auto [arg, value] : llvm::zip_equal(args, values))
-      perBlock.map(arg, value);
-    gpu::KernelDim3 blockIds = loops(grid, launch.getBlockIds(), perBlock, Value()).first;
+      uniform.map(arg, value);
+    gpu::KernelDim3 blockIds = loops(grid, launch.getBlockIds(), uniform, Value()).first;
     // Odd blocks run their threads last first: a thread that reads, within a phase,
     // what another writes (a missing barrier) then reads it stale in one order or
     // the other, whichever thread comes first on the GPU.
-    Value odd = arith::TruncIOp::create(
-        b, loc, b.getI1Type(), arith::IndexCastOp::create(b, loc, b.getI64Type(), blockIds.x));
-
-    for (auto [phase, ops] : llvm::enumerate(phases)) {
-      OpBuilder::InsertionGuard guard(b);
-      IRMapping map = perBlock;
-      auto [tid, threadLoops] = loops(block, launch.getThreadIds(), map, odd);
-      // The thread's index in the block's arrays: (z * by + y) * bx + x.
-      Value zy = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, tid.z, block.y), tid.y);
-      Value linear = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, zy, block.x), tid.x);
-      std::function<Value(Value)> materialize = [&](Value value) -> Value {
-        if (Value mapped = map.lookupOrNull(value))
-          return mapped;
-        Operation *def = value.getDefiningOp();
-        Operation *top = def ? topLevel(def) : nullptr;
-        if (!top || top != def)
-          return value; // defined outside the launch, or inside an op being cloned
-        if (Value array = kept.lookup(value)) {
-          Value loaded = memref::LoadOp::create(b, loc, array, linear);
-          map.map(value, loaded);
-          return loaded;
-        }
-        for (Value operand : def->getOperands())
-          materialize(operand);
-        b.clone(*def, map);
-        return map.lookup(value);
-      };
-      for (Operation *op : ops) {
-        op->walk([&](Operation *inner) {
-          for (Value operand : inner->getOperands())
-            materialize(operand);
-        });
-        b.clone(*op, map);
-        for (Value result : op->getResults())
-          if (Value array = kept.lookup(result))
-            memref::StoreOp::create(b, loc, map.lookup(result), array, linear);
-      }
-      gpu::AllReduceOp reduce = reductions[phase];
-      if (!reduce)
-        continue;
-      Value array = partials.lookup(reduce);
-      memref::StoreOp::create(b, loc, materialize(reduce.getValue()), array, linear);
-      // After every thread of the phase: the combined value, the same for all.
-      b.setInsertionPointAfter(threadLoops);
-      Value first = memref::LoadOp::create(b, loc, array, zero);
-      auto fold = scf::ForOp::create(b, loc, one, threads, one, ValueRange{first});
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(fold.getBody());
-        Value next = memref::LoadOp::create(b, loc, array, fold.getInductionVar());
-        Value acc = combine(b, loc, *reduce.getOp(), fold.getRegionIterArg(0), next);
-        scf::YieldOp::create(b, loc, acc);
-      }
-      perBlock.map(reduce.getResult(), fold.getResult(0));
-    }
+    odd = arith::TruncIOp::create(b, loc, b.getI1Type(),
+                                  arith::IndexCastOp::create(b, loc, b.getI64Type(), blockIds.x));
+    if (failed(emit(steps)))
+      return failure();
     launch.erase();
     return success();
   }

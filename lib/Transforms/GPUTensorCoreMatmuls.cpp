@@ -27,11 +27,19 @@ namespace {
 using namespace kiln;
 
 // A block of 2x2 warps computes a 64x64 tile of the output; each warp a 32x32 tile as
-// 2x4 mma tiles of 16x8, stepping through the reduction 8 at a time.
+// 2x4 mma tiles of 16x8. The block steps through the reduction 16 at a time: its
+// threads copy a 64x16 slice of each operand into shared memory, coalesced, and the
+// warps read their fragments from there, 8 deep per mma.
 constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, kMmaN = 8, kMmaK = 8;
+constexpr int64_t kStageK = 16;
 constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
 constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
+constexpr int64_t kStaged = kBlockTile * kStageK / kThreads;          // per thread per operand and step
+// Shared-memory rows are padded so that a warp's fragment reads hit 32 different banks:
+// a 64x16 slice stored k-minor has rows of 16 + 4 floats, one stored k-major rows of
+// 64 + 8.
+constexpr int64_t kPadKMinor = 4, kPadKMajor = 8;
 // The grid's y (row tiles) and z (batch) extents are limited to 65535 blocks.
 constexpr int64_t kMaxGridYZ = 65535;
 
@@ -145,8 +153,8 @@ struct KernelWriter {
   /// Operand `which`'s element at those indices; zero past the end of the reduction.
   Value element(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
     OpOperand *operand = op.getDpsInputOperand(which);
-    Value inside = depth % kMmaK ? less(k, depth) : Value();
-    Value at = clamp(k, depth, kMmaK);
+    Value inside = depth % kStageK ? less(k, depth) : Value();
+    Value at = clamp(k, depth, kStageK);
     SmallVector<Value> indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
     Value value;
     if (std::optional<PaddedCopy> &pad = padded[which]) {
@@ -186,22 +194,85 @@ struct KernelWriter {
   }
   Value asFloat(Value bits) { return arith::BitcastOp::create(b, loc, b.getF32Type(), bits); }
 
-  /// One step of 8 along the reduction for this thread's accumulators, the warp's
-  /// mma.sync way: lane (g = lane / 4, t = lane % 4) holds A's (g, t), (g + 8, t),
-  /// (g, t + 4), (g + 8, t + 4) of each 16x8 tile, B's (t, g), (t + 4, g) of each 8x8
-  /// tile, and accumulators (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
-  SmallVector<Value> mmaStep(ArrayRef<Value> batch, Value rowBase, Value colBase, Value g, Value t, Value k0,
+  /// How operand `which` is staged: along the reduction (`true`: its last dimension
+  /// moves with the innermost reduction loop and not with the rows or columns, as a
+  /// row-major matmul's left operand or a filter) or along its rows or columns (a
+  /// convolution's input, a matmul's right operand), so that neighbouring threads
+  /// copy neighbouring elements.
+  bool stagedAlongK(unsigned which) {
+    AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(which));
+    if (map.getNumResults() == 0)
+      return false;
+    AffineExpr last = map.getResults().back();
+    unsigned inner = (which == 0 ? loops.m : loops.n).back();
+    return last.isFunctionOfDim(loops.k.back()) && !last.isFunctionOfDim(inner);
+  }
+
+  /// The shared-memory slice of operand `which`: 64 rows (or columns) by 16 along the
+  /// reduction, k-minor or k-major as it is staged.
+  MemRefType sliceType(unsigned which) {
+    auto space = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
+    SmallVector<int64_t> shape = stagedAlongK(which) ? SmallVector<int64_t>{kBlockTile, kStageK + kPadKMinor}
+                                                     : SmallVector<int64_t>{kStageK, kBlockTile + kPadKMajor};
+    return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(), space);
+  }
+  /// Where element (`mn`, `k`) of the slice lies in `slice`.
+  SmallVector<Value> sliceAt(unsigned which, Value mn, Value k) {
+    return stagedAlongK(which) ? SmallVector<Value>{mn, k} : SmallVector<Value>{k, mn};
+  }
+
+  /// Thread `tid`'s `j`th element of a slice: (row or column, depth) within it.
+  std::pair<Value, Value> stagedAt(unsigned which, Value tid, int64_t j) {
+    if (stagedAlongK(which))
+      return {add(div(tid, kStageK), j * (kThreads / kStageK)), rem(tid, kStageK)};
+    return {rem(tid, kBlockTile), add(div(tid, kBlockTile), j * (kThreads / kBlockTile))};
+  }
+
+  /// This thread's elements of both operands' slices at depth `k0`, from global
+  /// memory; a row or column past the end is clamped (its outputs are never stored).
+  SmallVector<Value> loadStage(ArrayRef<Value> batch, Value rowTile, Value colTile, Value tid, Value k0) {
+    SmallVector<Value> values;
+    for (unsigned which : {0u, 1u})
+      for (int64_t j = 0; j < kStaged; ++j) {
+        auto [mn, k] = stagedAt(which, tid, j);
+        k = add(k0, k);
+        if (which == 0)
+          values.push_back(element(0, batch, clamp(add(rowTile, mn), rows, kBlockTile), Value(), k));
+        else
+          values.push_back(element(1, batch, Value(), clamp(add(colTile, mn), cols, kBlockTile), k));
+      }
+    return values;
+  }
+  void storeStage(ValueRange values, ArrayRef<Value> slices, Value tid) {
+    for (unsigned which : {0u, 1u})
+      for (int64_t j = 0; j < kStaged; ++j) {
+        auto [mn, k] = stagedAt(which, tid, j);
+        memref::StoreOp::create(b, loc, values[which * kStaged + j], slices[which], sliceAt(which, mn, k));
+      }
+  }
+  /// Operand `which`'s element at row or column `mn` and depth `k` of its slice.
+  Value sliceElement(unsigned which, ArrayRef<Value> slices, Value mn, Value k) {
+    return memref::LoadOp::create(b, loc, slices[which], sliceAt(which, mn, k));
+  }
+
+  /// One step of 8 along the reduction, from depth `k` of the slices, for this
+  /// thread's accumulators, the warp's mma.sync way: lane (g = lane / 4, t = lane % 4)
+  /// holds A's (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4) of each 16x8 tile, B's
+  /// (t, g), (t + 4, g) of each 8x8 tile, and accumulators (g, 2t), (g, 2t + 1),
+  /// (g + 8, 2t), (g + 8, 2t + 1). `warpRow` and `warpCol` are the warp's tile within
+  /// the block's.
+  SmallVector<Value> mmaStep(ArrayRef<Value> slices, Value warpRow, Value warpCol, Value g, Value t, Value k,
                              ValueRange acc) {
     SmallVector<std::pair<Value, Value>> a(kWarpRowTiles * 4), bt(kWarpColTiles * 2);
     for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
       for (int64_t reg = 0; reg < 4; ++reg) {
-        Value row = clamp(add(add(rowBase, mi * kMmaM + (reg % 2) * 8), g), rows, kBlockTile);
-        a[mi * 4 + reg] = split(element(0, batch, row, Value(), add(add(k0, t), (reg / 2) * 4)));
+        Value row = add(add(warpRow, mi * kMmaM + (reg % 2) * 8), g);
+        a[mi * 4 + reg] = split(sliceElement(0, slices, row, add(add(k, t), (reg / 2) * 4)));
       }
     for (int64_t ni = 0; ni < kWarpColTiles; ++ni)
       for (int64_t reg = 0; reg < 2; ++reg) {
-        Value col = clamp(add(add(colBase, ni * kMmaN), g), cols, kBlockTile);
-        bt[ni * 2 + reg] = split(element(1, batch, Value(), col, add(add(k0, t), reg * 4)));
+        Value col = add(add(warpCol, ni * kMmaN), g);
+        bt[ni * 2 + reg] = split(sliceElement(1, slices, col, add(add(k, t), reg * 4)));
       }
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
@@ -233,19 +304,17 @@ struct KernelWriter {
 
   /// The same step on the CPU: each accumulator sums its 8 products of the split
   /// operands itself, since a thread there cannot see the other lanes' registers.
-  SmallVector<Value> emulatedStep(ArrayRef<Value> batch, Value rowBase, Value colBase, Value g, Value t, Value k0,
+  SmallVector<Value> emulatedStep(ArrayRef<Value> slices, Value warpRow, Value warpCol, Value g, Value t, Value k,
                                   ValueRange acc) {
     SmallVector<Value> next;
     for (auto [i, value] : llvm::enumerate(acc)) {
-      auto [row, col] = accumulatorAt(i, rowBase, colBase, g, t);
-      row = clamp(row, rows, kBlockTile);
-      col = clamp(col, cols, kBlockTile);
+      auto [row, col] = accumulatorAt(i, warpRow, warpCol, g, t);
       auto loop = scf::ForOp::create(b, loc, index(0), index(kMmaK), index(1), ValueRange{value});
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value k = add(k0, loop.getInductionVar());
-      auto [aHi, aLo] = split(element(0, batch, row, col, k));
-      auto [bHi, bLo] = split(element(1, batch, row, col, k));
+      Value at = add(k, loop.getInductionVar());
+      auto [aHi, aLo] = split(sliceElement(0, slices, row, at));
+      auto [bHi, bLo] = split(sliceElement(1, slices, col, at));
       Value sum = loop.getRegionIterArg(0);
       for (auto [x, y] : {std::pair{aLo, bHi}, std::pair{aHi, bLo}, std::pair{aHi, bHi}})
         sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, asFloat(x), asFloat(y)));
@@ -273,29 +342,52 @@ struct KernelWriter {
       batches *= size;
     auto tiles = [](int64_t extent) { return (extent + kBlockTile - 1) / kBlockTile; };
     auto launch = gpu::LaunchOp::create(b, loc, index(tiles(cols)), index(tiles(rows)), index(batches),
-                                        index(kThreads), index(1), index(1));
+                                        index(kThreads), index(1), index(1), /*dynamicSharedMemorySize=*/nullptr,
+                                        /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
+                                        TypeRange{sliceType(0), sliceType(1)});
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
+    SmallVector<Value> slices(launch.getWorkgroupAttributions());
     Value tid = launch.getThreadIds().x;
     Value warp = div(tid, kWarpSize), lane = rem(tid, kWarpSize);
     Value g = div(lane, 4), t = rem(lane, 4);
     int64_t warpCols = kBlockTile / kWarpTile;
-    Value rowBase = add(mul(launch.getBlockIds().y, kBlockTile), mul(div(warp, warpCols), kWarpTile));
-    Value colBase = add(mul(launch.getBlockIds().x, kBlockTile), mul(rem(warp, warpCols), kWarpTile));
+    Value warpRow = mul(div(warp, warpCols), kWarpTile), warpCol = mul(rem(warp, warpCols), kWarpTile);
+    Value rowTile = mul(launch.getBlockIds().y, kBlockTile), colTile = mul(launch.getBlockIds().x, kBlockTile);
     SmallVector<Value> batch = delinearize(b, loc, launch.getBlockIds().z, batchSizes);
 
+    // Each step stores the slices loaded during the one before, then loads the next
+    // ones while its warps multiply: the loads' latency hides behind the mma.syncs.
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    auto steps = scf::ForOp::create(b, loc, index(0), index(depth), index(kMmaK),
-                                    SmallVector<Value>(kAccumulators, zero));
+    SmallVector<Value> carried(kAccumulators, zero);
+    llvm::append_range(carried, loadStage(batch, rowTile, colTile, tid, index(0)));
+    auto steps = scf::ForOp::create(b, loc, index(0), index(depth), index(kStageK), carried);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(steps.getBody());
       Value k0 = steps.getInductionVar();
-      ValueRange acc = steps.getRegionIterArgs();
-      SmallVector<Value> next = emulate ? emulatedStep(batch, rowBase, colBase, g, t, k0, acc)
-                                        : mmaStep(batch, rowBase, colBase, g, t, k0, acc);
+      ValueRange acc = steps.getRegionIterArgs().take_front(kAccumulators);
+      ValueRange staged = steps.getRegionIterArgs().drop_front(kAccumulators);
+      gpu::BarrierOp::create(b, loc); // every warp is done with the previous slices
+      storeStage(staged, slices, tid);
+      gpu::BarrierOp::create(b, loc);
+      Value nextK = add(k0, kStageK);
+      auto prefetch = scf::IfOp::create(b, loc, TypeRange(staged),
+                                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, nextK, index(depth)),
+                                        /*withElseRegion=*/true);
+      b.setInsertionPointToStart(prefetch.thenBlock());
+      scf::YieldOp::create(b, loc, loadStage(batch, rowTile, colTile, tid, nextK));
+      b.setInsertionPointToStart(prefetch.elseBlock());
+      scf::YieldOp::create(b, loc, staged);
+      b.setInsertionPointAfter(prefetch);
+      SmallVector<Value> next(acc);
+      for (int64_t k = 0; k < kStageK; k += kMmaK)
+        next = emulate ? emulatedStep(slices, warpRow, warpCol, g, t, index(k), next)
+                       : mmaStep(slices, warpRow, warpCol, g, t, index(k), next);
+      llvm::append_range(next, prefetch.getResults());
       scf::YieldOp::create(b, loc, next);
     }
+    Value rowBase = add(rowTile, warpRow), colBase = add(colTile, warpCol);
 
     Value out = op.getDpsInitOperand(0)->get();
     AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));

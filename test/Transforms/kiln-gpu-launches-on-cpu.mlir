@@ -8,8 +8,8 @@
 // phase; the value loaded before the barrier is kept per thread (a load is not
 // computed again); the sum is one value for the block.
 // CHECK-LABEL: func @row_sum
-// CHECK-DAG: %[[KEPT:.+]] = memref.alloca() : memref<16xf32>
 // CHECK-DAG: %[[PARTIALS:.+]] = memref.alloca() : memref<16xf32>
+// CHECK-DAG: %[[KEPT:.+]] = memref.alloca() : memref<16xf32>
 // CHECK: scf.for %[[B:.+]] = %c0 to %c4 step %c1 {
 // CHECK-NEXT: %[[B64:.+]] = arith.index_cast %[[B]] : index to i64
 // CHECK-NEXT: %[[ODD:.+]] = arith.trunci %[[B64]] : i64 to i1
@@ -97,6 +97,80 @@ func.func @reduce_with_body(%x: memref<16xf32>) {
       gpu.yield %m : f32
     } : (f32) -> f32
     memref.store %s, %x[%t] : memref<16xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A loop with a barrier in its body, over shared memory: the block runs the loop, its
+// phases inside; the carried sum is kept per thread, and the shared array is one
+// buffer. The body's head (the store before the barrier) of the first iteration runs
+// before the loop; each iteration's tail shares its threads' loop with the next
+// iteration's head, if any, as no barrier separates them.
+// CHECK-LABEL: func @shared_loop
+// CHECK-DAG: %[[CARRIED:.+]] = memref.alloca() : memref<4xf32>
+// CHECK-DAG: %[[SHARED:.+]] = memref.alloca() : memref<8xf32>
+// CHECK: scf.for %[[B:.+]] = %c0 to %c2 step %c1 {
+// CHECK: scf.for
+// CHECK: %[[X:.+]] = memref.load %arg0[%[[B]], %[[T:.+]]]
+// CHECK-NEXT: memref.store %[[X]], %[[CARRIED]][%[[T]]]
+// CHECK: scf.for
+// CHECK: %[[V:.+]] = memref.load %[[CARRIED]][%[[T1:.+]]]
+// CHECK-NEXT: memref.store %[[V]], %[[SHARED]][%[[T1]]]
+// CHECK: scf.for %[[I:.+]] = %c0 to %c3 step %c1 {
+// CHECK-NEXT: scf.for
+// CHECK: %[[N:.+]] = memref.load %[[SHARED]][%c0]
+// CHECK-NEXT: %[[ACC:.+]] = memref.load %[[CARRIED]][%[[T2:.+]]]
+// CHECK-NEXT: %[[SUM:.+]] = arith.addf %[[ACC]], %[[N]]
+// CHECK-NEXT: memref.store %[[SUM]], %[[CARRIED]][%[[T2]]]
+// CHECK-NEXT: %[[NEXT:.+]] = arith.addi %[[I]], %c1
+// CHECK-NEXT: %[[MORE:.+]] = arith.cmpi slt, %[[NEXT]], %c3
+// CHECK-NEXT: scf.if %[[MORE]] {
+// CHECK-NEXT: %[[V2:.+]] = memref.load %[[CARRIED]][%[[T2]]]
+// CHECK-NEXT: memref.store %[[V2]], %[[SHARED]][%[[T2]]]
+// CHECK: scf.for
+// CHECK: %[[R:.+]] = memref.load %[[CARRIED]][%[[T3:.+]]]
+// CHECK-NEXT: memref.store %[[R]], %arg1[%[[B]], %[[T3]]]
+// CHECK-NOT: gpu.
+func.func @shared_loop(%x: memref<2x4xf32>, %y: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c4, %bty = %c1, %btz = %c1)
+             workgroup(%shared : memref<8xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %x[%b, %t] : memref<2x4xf32>
+    %s = scf.for %i = %c0 to %c3 step %c1 iter_args(%acc = %v) -> (f32) {
+      memref.store %acc, %shared[%t] : memref<8xf32, #gpu.address_space<workgroup>>
+      gpu.barrier
+      %n = memref.load %shared[%c0] : memref<8xf32, #gpu.address_space<workgroup>>
+      %a = arith.addf %acc, %n : f32
+      scf.yield %a : f32
+    }
+    memref.store %s, %y[%b, %t] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A loop with barriers runs for the whole block at once: its bounds must not depend
+// on the thread.
+func.func @thread_bounds(%x: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  // expected-error @+1 {{kiln-gpu-launches-on-cpu: a loop with barriers has bounds that may differ between threads; cannot run on the CPU}}
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c16, %bty = %c1, %btz = %c1) {
+    scf.for %i = %c0 to %t step %c1 {
+      gpu.barrier
+    }
     gpu.terminator
   }
   return

@@ -8,19 +8,41 @@
 #id = affine_map<(m, n) -> (m, n)>
 
 // A 100x72 projection over 36 inputs with a bias broadcast before and a ReLU after:
-// 2x2 blocks of 128 threads for the 64x64 tiles; 32 accumulators per thread, 8 along
-// the reduction at a time, each of the warp's 2x4 tiles taking three TF32 mma.sync
-// (lo*hi, hi*lo, hi*hi); the 36 inputs are not a multiple of 8, so the last step
-// reads zeros past them. The bias starts each output, the ReLU finishes it, and
-// outputs past the 100x72 edge are not stored. The product's buffer, which only the
-// three generics touched, is never written.
+// 2x2 blocks of 128 threads for the 64x64 tiles; 32 accumulators per thread. The
+// block steps through the 36 inputs 16 at a time: x's 64x16 slice goes to shared
+// memory k-minor (x's rows are contiguous along k; 16 + 4 floats per row), w's
+// k-major (16 rows of 64 + 8), each thread storing 8 elements of each between two
+// barriers; the first slices are loaded before the loop and each step loads the next
+// ones (if any) before its mma.syncs. 36 is not a multiple of 16: loads past it read
+// zeros. Each step is two of 8, each of the warp's 2x4 tiles taking three TF32
+// mma.sync (lo*hi, hi*lo, hi*hi) on fragments read from the slices. The bias starts
+// each output, the ReLU finishes it, and outputs past the 100x72 edge are not
+// stored. The product's buffer, which only the three generics touched, is never
+// written.
 // CHECK-LABEL: func @dense_relu
-// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128,
-// CHECK: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c8 iter_args(
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<64x20xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<16x72xf32, #gpu.address_space<workgroup>>)
 // CHECK: arith.cmpi ult, %{{.+}}, %c36
+// CHECK-COUNT-8: memref.load %arg0[
+// CHECK-COUNT-8: memref.load %arg1[
+// CHECK: %[[ACC:.+]]:48 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
+// CHECK-NEXT: gpu.barrier
+// CHECK-COUNT-8: memref.store %{{.+}}, %[[XS]][
+// CHECK-COUNT-8: memref.store %{{.+}}, %[[WS]][
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: %[[NEXT:.+]] = arith.addi %[[K]], %c16
+// CHECK-NEXT: %[[MORE:.+]] = arith.cmpi ult, %[[NEXT]], %c36
+// CHECK-NEXT: scf.if %[[MORE]]
+// CHECK-COUNT-8: memref.load %arg0[
+// CHECK-COUNT-8: memref.load %arg1[
+// CHECK: } else {
+// CHECK: memref.load %[[XS]]
 // CHECK: arith.andi %{{.+}}, %c-8192_i32
+// CHECK: memref.load %[[WS]]
 // CHECK-COUNT-24: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// CHECK: memref.load %[[XS]]
+// CHECK-COUNT-24: nvvm.mma.sync
 // CHECK: scf.yield
+// CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.if
 // CHECK: %[[B:.+]] = memref.load %arg2[%{{.+}}] : memref<72xf32>
 // CHECK: %[[S:.+]] = arith.addf %[[B]], %[[ACC]]#0
@@ -55,12 +77,15 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
   return
 }
 
-// The CPU's version keeps the tiles and the epilogue but sums each accumulator's 8
-// products of the split operands in a loop of its own.
+// The CPU's version keeps the tiles, slices, barriers and epilogue but sums each
+// accumulator's 8 products of the split operands, read from the slices, in a loop of
+// its own, twice a step.
 // EMU-LABEL: func @dense_relu
 // EMU: gpu.launch
-// EMU: scf.for %{{.+}} = %c0 to %c36 step %c8 iter_args(
-// EMU-COUNT-32: scf.for %{{.+}} = %c0 to %c8 step %c1 iter_args(
+// EMU: scf.for %{{.+}} = %c0 to %c36 step %c16 iter_args(
+// EMU: gpu.barrier
+// EMU: gpu.barrier
+// EMU-COUNT-64: scf.for %{{.+}} = %c0 to %c8 step %c1 iter_args(
 // EMU-NOT: nvvm.mma.sync
 // EMU: gpu.terminator
 
@@ -68,16 +93,20 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 
 // Batched attention scores, K read transposed: the batch (heads) is the grid's z, the
 // tiles fit exactly (no guards, no clamps), and with no init the output's own value
-// starts each sum.
+// starts each sum. Q and K both have their rows contiguous along the reduction: both
+// slices are k-minor.
 #qa = affine_map<(h, i, j, d) -> (h, i, d)>
 #ka = affine_map<(h, i, j, d) -> (h, j, d)>
 #sa = affine_map<(h, i, j, d) -> (h, i, j)>
 // CHECK-LABEL: func @scores
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c12)
+// CHECK-SAME: workgroup(%{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: arith.minui
-// CHECK-NOT: scf.if
 // CHECK: memref.load %arg1[{{.+}}] : memref<12x128x64xf32>
+// CHECK: scf.for %{{.+}} = %c0 to %c64 step %c16
 // CHECK: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK-NOT: scf.if
 // CHECK: %[[OLD:.+]] = memref.load %arg2[{{.+}}] : memref<12x128x128xf32>
 // CHECK: arith.addf %[[OLD]]
 // CHECK: memref.store
@@ -168,7 +197,8 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
 // fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
 // through a bounds test that yields the fill's zero around it, and the scratch buffer,
-// its fill and copy are gone.
+// its fill and copy are gone. The input's slice is staged along the pixels (its last
+// dimension moves with them), k-major; the filters' along the depth, k-minor.
 #x = affine_map<(n, f, p, q, c, r, s) -> (n, c, p + r, q + s)>
 #w = affine_map<(n, f, p, q, c, r, s) -> (f, c, r, s)>
 #y = affine_map<(n, f, p, q, c, r, s) -> (n, f, p, q)>
@@ -176,11 +206,12 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // CHECK-LABEL: func @padded_conv
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1)
-// CHECK: scf.for %{{.+}} = %c0 to %c72 step %c8
+// CHECK-SAME: workgroup(%{{.+}} : memref<16x72xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[H:.+]] = arith.subi %{{.+}}, %c1 : index
 // CHECK: arith.cmpi ult, %[[H]], %c7 : index
 // CHECK: %[[IN:.+]] = memref.load %arg0[{{.+}}] : memref<1x8x7x7xf32>
 // CHECK: arith.select %{{.+}}, %[[IN]], %cst : f32
+// CHECK: scf.for %{{.+}} = %c0 to %c72 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.generic

@@ -417,15 +417,21 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     columns (filters), the reductions its depth (channels and window: an implicit
     GEMM) and loops both operands index its batch (groups, heads); a group of loops
     runs row-major. It becomes a `gpu.launch`: a block of 2x2 warps per 64x64 output
-    tile and batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32, the
-    reduction 8 at a time. Each operand is split into a TF32 high part and the TF32 of the rest,
+    tile and batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32. The block
+    steps through the reduction 16 at a time: its threads copy a 64x16 slice of each
+    operand into shared memory, neighbouring threads reading neighbouring elements
+    (along the reduction where the operand's last dimension follows it, else along
+    its rows or columns), between two barriers; the warps read their fragments from
+    there, through row padding that spreads each read over the 32 banks. Each step
+    loads the next slices into registers before its mma.syncs, hiding the loads'
+    latency behind them. Each operand is split into a TF32 high part and the TF32 of the rest,
     and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
     the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
     accumulator its starting value and an elementwise epilogue right after (bias,
     activation, residual add) runs on the finished accumulators, each thread storing
     its own outputs: one kernel per fusion, as with the per-output kernels. Ragged
-    edges clamp their loads and guard their stores; a reduction not a multiple of 8
+    edges clamp their loads and guard their stores; a reduction not a multiple of 16
     reads zeros past its end. Generics that do not match keep
     `"thread_per_output"`. With `emulate` (`--gpu-loops-on-cpu`) each accumulator
     sums its 8 products of the same split operands itself instead of `mma.sync`,
@@ -435,8 +441,15 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     linalg.generic {iterator_types = ["parallel", "parallel", "reduction"], kiln.gpu_kernel = "tensor_core"}
         ins(%x, %w : memref<128x768xf32>, memref<768x768xf32>) outs(%y : memref<128x768xf32>)
     // becomes
-    gpu.launch blocks(12, 2, 1) threads(128, 1, 1) {
-      %acc:32 = scf.for %k = %c0 to %c768 step %c8 iter_args(...) {
+    gpu.launch blocks(12, 2, 1) threads(128, 1, 1)
+               workgroup(%xs : memref<64x20xf32, #gpu.address_space<workgroup>>,
+                         %ws : memref<16x72xf32, #gpu.address_space<workgroup>>) {
+      %first:16 = ... // this thread's 8 elements of each slice at depth 0
+      %acc:48 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
+        gpu.barrier
+        memref.store ..., %xs[...]  // 8 of each slice
+        gpu.barrier
+        %next:16 = scf.if (%k + 16 < 768) { ... loads at depth %k + 16 ... }
         ... nvvm.mma.sync A[...] B[...] C[...] {multiplicandAPtxType = #nvvm.mma_type<tf32>, ...}
       }
       memref.store ... // the epilogue on each accumulator
@@ -535,7 +548,12 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     run on the CPU, so their thread cooperation is checked without a GPU. Each
     `gpu.launch` becomes loops over its blocks; the body is cut into phases at its
     top-level barriers and all_reduces, and for each block every thread runs one phase
-    (a loop over the threads) before any starts the next. An all_reduce's operand goes
+    (a loop over the threads) before any starts the next. A top-level `scf.for` with
+    barriers in its body (a loop over shared-memory tiles) runs once for the whole
+    block, its body cut into phases too; its carried values are kept per thread, and
+    its bounds must be the same for all threads. No barrier separates an iteration's
+    end from the next one's start, so those share a phase. Shared memory (workgroup
+    attributions) is one buffer the blocks use in turn. An all_reduce's operand goes
     into a per-thread array, combined in thread order after its phase; the result is
     the same for all threads of the block. A value a later phase reads is computed
     again there when its op has no memory effects, else kept per thread in an array.
@@ -543,8 +561,8 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     Threads run one after another within a phase, in order in even blocks and last
     first in odd ones, so a thread reading another's write without a barrier between
     sees the stale value in some blocks, whichever of the two comes first, as a race
-    on the GPU could see it. Barriers or all_reduces inside control flow, all_reduces with a body,
-    memory attributions, clusters and async launches are errors.
+    on the GPU could see it. Barriers or all_reduces inside other control flow,
+    all_reduces with a body, private memory, clusters and async launches are errors.
 
     ```mlir
     gpu.launch blocks(%b, ...) in (%gx = %c128, ...) threads(%t, ...) in (%bx = %c256, ...) {
