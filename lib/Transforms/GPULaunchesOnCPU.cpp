@@ -234,7 +234,8 @@ struct LaunchEmulator {
           FailureOr<Value> array = arrayFor(carried);
           if (failed(array))
             return failure();
-          kept[carried] = kept[result] = *array;
+          kept[carried] = *array;
+          kept[result] = *array;
         }
     }
     return success();
