@@ -180,14 +180,13 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
       if (outputs < 0 || reduced < 0)
         return;
       StringRef kernel = kiln::stringifyGPUContractionKernel(kiln::chooseGPUContractionKernel(outputs, reduced));
-      // The tensor-core kernel where forced, or where a per-output kernel would be one
-      // thread per output over enough work and the tiles are not mostly empty (the
-      // rows: a matmul's, a convolution's images x pixels).
+      // The tensor-core kernel where forced, or over enough work where the tiles are
+      // not mostly empty (the rows: a matmul's, a convolution's images x pixels). Few
+      // outputs over long sums too: the kernel splits the reduction across blocks,
+      // where a block per output would read its operands once per output.
       if (tensorCores && tensorCoresFit &&
           (tensorCoresForced || (rows >= kMinTileSide && cols >= kMinTileSide && outputs * reduced >= kLibraryWork &&
-                                 reduced >= kShortReduction &&
-                                 kernel == kiln::stringifyGPUContractionKernel(
-                                               kiln::GPUContractionKernel::ThreadPerOutput))))
+                                 reduced >= kShortReduction)))
         kernel = "tensor_core";
       if (!library.empty() && (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction)))
         kernel = library;

@@ -42,6 +42,14 @@ constexpr int64_t kStaged = kBlockTile * kStageK / kThreads;          // per thr
 constexpr int64_t kPadKMinor = 4, kPadKMajor = 8;
 // The grid's y (row tiles) and z (batch) extents are limited to 65535 blocks.
 constexpr int64_t kMaxGridYZ = 65535;
+// Fewer than 64 blocks leave most of a GPU's 108 to 132 multiprocessors idle. A
+// reduction of at least 1024 is then split into up to 16 parts of at least 256, for
+// about 128 blocks. A split costs a second launch and a pass over the sums, about 16
+// steps of the kernel; a block that would run 64 steps or more saves several times that.
+constexpr int64_t kFewBlocks = 64, kTargetBlocks = 128, kMaxSplits = 16;
+constexpr int64_t kMinSplitDepth = 1024, kMinPartDepth = 256;
+// The kernel adding the split sums: a thread per output.
+constexpr int64_t kSumThreads = 256;
 
 /// The loops of a contraction `out[b.., m.., n..] += a[b.., m.., k..] * b[b.., k.., n..]`
 /// seen as a batch of GEMMs, whatever the operands' layouts: the row loops index the
@@ -117,9 +125,25 @@ struct KernelWriter {
   std::array<std::optional<PaddedCopy>, 2> padded; // read through their padding
   int64_t rows, cols, depth;
 
+  int64_t batches, splits = 1, chunk; // the reduction in `splits` parts of `chunk`
+  SmallVector<int64_t> batchSizes;
+  linalg::GenericOp init, epilogue;
+
   KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops, bool emulate)
       : b(b), loc(op.getLoc()), op(op), loops(loops), emulate(emulate), rows(loops.extent(loops.m)),
-        cols(loops.extent(loops.n)), depth(loops.extent(loops.k)) {}
+        cols(loops.extent(loops.n)), depth(loops.extent(loops.k)), batches(loops.extent(loops.batch)),
+        chunk(depth), batchSizes(loops.sizes(loops.batch)) {
+    int64_t blocks = tiles(rows) * tiles(cols) * batches;
+    if (blocks >= kFewBlocks || depth < kMinSplitDepth)
+      return;
+    int64_t parts = std::min({ceilDiv(kTargetBlocks, blocks), depth / kMinPartDepth, kMaxSplits, kMaxGridYZ / batches});
+    if (parts < 2)
+      return;
+    chunk = ceilDiv(ceilDiv(depth, parts), kStageK) * kStageK;
+    splits = ceilDiv(depth, chunk);
+  }
+  static int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+  static int64_t tiles(int64_t extent) { return ceilDiv(extent, kBlockTile); }
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
@@ -333,15 +357,45 @@ struct KernelWriter {
     return {row, col};
   }
 
+  /// Output (`row`, `col`) of `batch` (null: at the generic's loop indices `at`)
+  /// finished: `sum` added to its starting value (the init's, else the output's own),
+  /// the product stored where it is read, the epilogue applied and stored.
+  void finish(Value sum, ArrayRef<Value> at) {
+    Value out = op.getDpsInitOperand(0)->get();
+    SmallVector<Value> indices = indicesAt(b, loc, op.getMatchingIndexingMap(op.getDpsInitOperand(0)), at);
+    Value start = init ? evaluateAt(b, init, indices).front() : memref::LoadOp::create(b, loc, out, indices).getResult();
+    Value product = arith::AddFOp::create(b, loc, start, sum);
+    SmallVector<Operation *> fused{op};
+    for (linalg::GenericOp other : {init, epilogue})
+      if (other)
+        fused.push_back(other);
+    // The product's own buffer is stored only when something else reads it or the
+    // epilogue does not overwrite it.
+    if (!epilogue || (!isPrivateScratch(out, fused) && !llvm::is_contained(epilogue.getDpsInits(), out)))
+      memref::StoreOp::create(b, loc, product, out, indices);
+    if (epilogue) {
+      SmallVector<Value> results = evaluateAt(b, epilogue, indices, {{out, product}});
+      for (auto [result, target] : llvm::zip(results, epilogue.getDpsInits()))
+        memref::StoreOp::create(b, loc, result, target, indices);
+    }
+  }
+
+  /// `ivs` (row-major over `sizes`) as one index.
+  Value linearize(ArrayRef<Value> ivs, ArrayRef<int64_t> sizes) {
+    Value linear = index(0);
+    for (auto [iv, size] : llvm::zip_equal(ivs, sizes))
+      linear = add(mul(linear, size), iv);
+    return linear;
+  }
+
   /// The launch, with `init` giving each output's starting value (else the output's
-  /// own) and `epilogue` applied to each finished output.
-  void write(linalg::GenericOp init, linalg::GenericOp epilogue) {
-    int64_t batches = 1;
-    SmallVector<int64_t> batchSizes = loops.sizes(loops.batch);
-    for (int64_t size : batchSizes)
-      batches *= size;
-    auto tiles = [](int64_t extent) { return (extent + kBlockTile - 1) / kBlockTile; };
-    auto launch = gpu::LaunchOp::create(b, loc, index(tiles(cols)), index(tiles(rows)), index(batches),
+  /// own) and `epilogue` applied to each finished output. With the reduction split,
+  /// each block leaves its part's sums in a workspace and a second kernel adds them.
+  void write() {
+    Value workspace;
+    if (splits > 1)
+      workspace = memref::AllocOp::create(b, loc, MemRefType::get({splits, batches, rows, cols}, b.getF32Type()));
+    auto launch = gpu::LaunchOp::create(b, loc, index(tiles(cols)), index(tiles(rows)), index(batches * splits),
                                         index(kThreads), index(1), index(1), /*dynamicSharedMemorySize=*/nullptr,
                                         /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
                                         TypeRange{sliceType(0), sliceType(1)});
@@ -354,14 +408,23 @@ struct KernelWriter {
     int64_t warpCols = kBlockTile / kWarpTile;
     Value warpRow = mul(div(warp, warpCols), kWarpTile), warpCol = mul(rem(warp, warpCols), kWarpTile);
     Value rowTile = mul(launch.getBlockIds().y, kBlockTile), colTile = mul(launch.getBlockIds().x, kBlockTile);
-    SmallVector<Value> batch = delinearize(b, loc, launch.getBlockIds().z, batchSizes);
+    Value z = launch.getBlockIds().z;
+    // Block z: batch element z / splits, part z % splits of the reduction.
+    Value batchIndex = z, part, kStart = index(0), kEnd = index(depth);
+    if (splits > 1) {
+      batchIndex = div(z, splits);
+      part = rem(z, splits);
+      kStart = mul(part, chunk);
+      kEnd = arith::MinUIOp::create(b, loc, add(kStart, chunk), kEnd);
+    }
+    SmallVector<Value> batch = delinearize(b, loc, batchIndex, batchSizes);
 
     // Each step stores the slices loaded during the one before, then loads the next
     // ones while its warps multiply: the loads' latency hides behind the mma.syncs.
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
     SmallVector<Value> carried(kAccumulators, zero);
-    llvm::append_range(carried, loadStage(batch, rowTile, colTile, tid, index(0)));
-    auto steps = scf::ForOp::create(b, loc, index(0), index(depth), index(kStageK), carried);
+    llvm::append_range(carried, loadStage(batch, rowTile, colTile, tid, kStart));
+    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), carried);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(steps.getBody());
@@ -373,7 +436,7 @@ struct KernelWriter {
       gpu::BarrierOp::create(b, loc);
       Value nextK = add(k0, kStageK);
       auto prefetch = scf::IfOp::create(b, loc, TypeRange(staged),
-                                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, nextK, index(depth)),
+                                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, nextK, kEnd),
                                         /*withElseRegion=*/true);
       b.setInsertionPointToStart(prefetch.thenBlock());
       scf::YieldOp::create(b, loc, loadStage(batch, rowTile, colTile, tid, nextK));
@@ -387,17 +450,8 @@ struct KernelWriter {
       llvm::append_range(next, prefetch.getResults());
       scf::YieldOp::create(b, loc, next);
     }
-    Value rowBase = add(rowTile, warpRow), colBase = add(colTile, warpCol);
 
-    Value out = op.getDpsInitOperand(0)->get();
-    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    SmallVector<Operation *> fused{op};
-    for (linalg::GenericOp other : {init, epilogue})
-      if (other)
-        fused.push_back(other);
-    // The product's own buffer is stored only when something else reads it or the
-    // epilogue does not overwrite it.
-    bool storeProduct = !epilogue || (!isPrivateScratch(out, fused) && !llvm::is_contained(epilogue.getDpsInits(), out));
+    Value rowBase = add(rowTile, warpRow), colBase = add(colTile, warpCol);
     bool ragged = rows % kBlockTile || cols % kBlockTile;
     for (int64_t i = 0; i < kAccumulators; ++i) {
       OpBuilder::InsertionGuard guard(b);
@@ -407,20 +461,54 @@ struct KernelWriter {
         auto guardIf = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
         b.setInsertionPointToStart(guardIf.thenBlock());
       }
-      SmallVector<Value> indices = indicesAt(b, loc, outMap, ivs(batch, row, col, Value()));
-      Value start = init ? evaluateAt(b, init, indices).front()
-                         : memref::LoadOp::create(b, loc, out, indices).getResult();
-      Value product = arith::AddFOp::create(b, loc, start, steps.getResult(i));
-      if (storeProduct)
-        memref::StoreOp::create(b, loc, product, out, indices);
-      if (epilogue) {
-        SmallVector<Value> results = evaluateAt(b, epilogue, indices, {{out, product}});
-        for (auto [result, target] : llvm::zip(results, epilogue.getDpsInits()))
-          memref::StoreOp::create(b, loc, result, target, indices);
-      }
+      if (workspace)
+        memref::StoreOp::create(b, loc, steps.getResult(i), workspace, ValueRange{part, batchIndex, row, col});
+      else
+        finish(steps.getResult(i), ivs(batch, row, col, Value()));
     }
     b.setInsertionPointToEnd(&body);
     gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointAfter(launch);
+    if (workspace) {
+      writeSplitSums(workspace);
+      memref::DeallocOp::create(b, loc, workspace);
+    }
+  }
+
+  /// The kernel adding each output's split sums, in order, and finishing it: a thread
+  /// per output, neighbouring threads on neighbouring outputs of the output buffer.
+  void writeSplitSums(Value workspace) {
+    int64_t outputs = batches * rows * cols;
+    auto launch = gpu::LaunchOp::create(b, loc, index(ceilDiv(outputs, kSumThreads)), index(1), index(1),
+                                        index(kSumThreads), index(1), index(1));
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    Value id = add(mul(launch.getBlockIds().x, kSumThreads), launch.getThreadIds().x);
+    if (outputs % kSumThreads) {
+      auto inside = scf::IfOp::create(b, loc, less(id, outputs), /*withElseRegion=*/false);
+      b.setInsertionPointToStart(inside.thenBlock());
+    }
+    // The output's loop indices in the order the output buffer lays them out.
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    SmallVector<int64_t> outSizes;
+    for (AffineExpr e : outMap.getResults())
+      outSizes.push_back(loops.ranges[cast<AffineDimExpr>(e).getPosition()]);
+    SmallVector<Value> at(loops.ranges.size(), index(0));
+    for (auto [e, iv] : llvm::zip_equal(outMap.getResults(), delinearize(b, loc, id, outSizes)))
+      at[cast<AffineDimExpr>(e).getPosition()] = iv;
+    auto group = [&](ArrayRef<unsigned> dims) {
+      return linearize(llvm::map_to_vector(dims, [&](unsigned d) { return at[d]; }), loops.sizes(dims));
+    };
+    SmallVector<Value> where{index(0), group(loops.batch), group(loops.m), group(loops.n)};
+    Value sum = memref::LoadOp::create(b, loc, workspace, where);
+    for (int64_t s = 1; s < splits; ++s) {
+      where[0] = index(s);
+      sum = arith::AddFOp::create(b, loc, sum, memref::LoadOp::create(b, loc, workspace, where));
+    }
+    finish(sum, at);
+    b.setInsertionPointToEnd(&body);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointAfter(launch);
   }
 };
 
@@ -464,10 +552,12 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       linalg::GenericOp epilogue = elementwiseOut ? followingEpilogue(op) : nullptr;
       OpBuilder b(op);
       KernelWriter writer(b, op, *loops, emulate);
+      writer.init = init;
+      writer.epilogue = epilogue;
       for (unsigned which : {0u, 1u})
         if (which == 0 || op.getDpsInputOperand(1)->get() != op.getDpsInputOperand(0)->get())
           writer.padded[which] = matchPaddedCopy(op.getDpsInputOperand(which)->get(), op);
-      writer.write(init, epilogue);
+      writer.write();
       for (Operation *done : {op.getOperation(), init.getOperation(), epilogue.getOperation()})
         if (done) {
           erased.insert(done);

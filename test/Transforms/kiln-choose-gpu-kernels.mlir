@@ -7,6 +7,7 @@
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels="gemm=kernels tensor-cores=false" | FileCheck %s --check-prefix=SIMT
 // RUN: not kiln-opt %s -kiln-choose-gpu-kernels="gemm=tensor-cores tensor-cores=false" 2>&1 | FileCheck %s --check-prefix=NOTC
 // RUN: kiln-opt %s -kiln-choose-gpu-kernels=conv=tensor-cores | FileCheck %s --check-prefix=TCCONV
+// RUN: kiln-opt %s -kiln-choose-gpu-kernels="conv=kernels tensor-cores=false" | FileCheck %s --check-prefix=SIMTCONV
 
 // By default matmuls of at least 65536 multiply-adds go to cuBLASLt, smaller ones stay
 // generated; gemm=cublaslt sends every one.
@@ -43,19 +44,25 @@ func.func @matmuls(%x: tensor<1x2048xf32>, %w: tensor<2048x1000xf32>, %t: tensor
 }
 
 // Convolutions count their products per filter (C / groups x KH x KW), inside fusion
-// regions too: 512 x 3 x 3 over a 7 x 7 map is a block per output, a 3 x 3 depthwise
-// filter (9 products) a thread per output; 32 groups of 16 channels (144 products)
-// are 32 GEMMs of 49 pixels by 16 filters for the tensor-core kernel (a thread per
-// output without tensor cores).
+// regions too: 512 x 3 x 3 over a 7 x 7 map is a GEMM of 49 pixels by 512 filters
+// over 4608 products, 8 tiles that the tensor-core kernel splits along the
+// reduction (a block per output without tensor cores); a 3 x 3 depthwise filter (9
+// products) is a thread per output; 32 groups of 16 channels (144 products) are 32
+// GEMMs of 49 pixels by 16 filters for the tensor-core kernel (a thread per output
+// without tensor cores).
 // CHECK-LABEL: func @convs
 // CHECK: kiln.fusion
-// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "tensor_core"
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
 // CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "tensor_core"
 // SIMT-LABEL: func @convs
 // SIMT: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
 // SIMT: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
 // SIMT: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// SIMTCONV-LABEL: func @convs
+// SIMTCONV: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+// SIMTCONV: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
+// SIMTCONV: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "thread_per_output"
 // TCCONV-LABEL: func @convs
 // TCCONV-COUNT-3: kiln.gpu_kernel = "tensor_core"
 // By default the 3x3 and the grouped convolutions are cuDNN's. The depthwise one sums
@@ -102,14 +109,15 @@ func.func @not_for_the_library(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>, %b:
 
 // By default every 2-D convolution of enough work is cuDNN's. With conv=cublaslt a 1x1
 // convolution at stride 1 without padding is a GEMM per image, cuBLASLt's; a 3x3 one, or
-// a strided 1x1 one (here few outputs with 256 products each), is not: the 3x3 one
-// goes to the tensor-core kernel (1568 pixels by 64 filters, 2304 products each).
+// a strided 1x1 one, is not: both go to the tensor-core kernel (the 3x3 one: 1568
+// pixels by 64 filters, 2304 products each; the strided one: 392 pixels by 64 filters,
+// 256 products each).
 // AUTO-LABEL: func @pointwise_convs
 // AUTO-COUNT-3: kiln.gpu_kernel = "cudnn"
 // POINTWISE-LABEL: func @pointwise_convs
 // POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cublaslt"
 // POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "tensor_core"
-// POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "block_per_output"
+// POINTWISE: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "tensor_core"
 func.func @pointwise_convs(%x: tensor<2x256x28x28xf32>, %w: tensor<64x256x1x1xf32>, %k: tensor<64x256x3x3xf32>)
     -> (tensor<2x64x28x28xf32>, tensor<2x64x28x28xf32>, tensor<2x64x14x14xf32>) {
   %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}

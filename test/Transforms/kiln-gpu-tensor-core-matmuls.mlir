@@ -242,3 +242,64 @@ func.func @padded_conv(%x: memref<1x8x7x7xf32>, %w: memref<16x8x3x3xf32>, %y: me
   memref.dealloc %pad : memref<1x8x9x9xf32>
   return
 }
+
+// -----
+
+// A long reduction over few outputs: 16x40 outputs of 1024 products, one tile, would
+// leave a GPU idle. The reduction is split into 4 parts of 256, one block each on the
+// grid's z, and each block stores its sums in a workspace; then a second kernel, a
+// thread per output (3 blocks of 256 for the 640), adds the 4 sums in order, and the
+// bias and ReLU finish each output.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#bias = affine_map<(m, n) -> (n)>
+#id = affine_map<(m, n) -> (m, n)>
+// CHECK-LABEL: func @long_reduction
+// CHECK: %[[WS:.+]] = memref.alloc() : memref<4x1x16x40xf32>
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %[[Z:.+]]) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c4)
+// CHECK: %[[PART:.+]] = arith.remui %[[Z]], %c4
+// CHECK: %[[START:.+]] = arith.muli %[[PART]], %c256
+// CHECK: %[[NEXT:.+]] = arith.addi %[[START]], %c256
+// CHECK: %[[END:.+]] = arith.minui %[[NEXT]], %c1024
+// CHECK: scf.for %{{.+}} = %[[START]] to %[[END]] step %c16
+// CHECK-COUNT-48: nvvm.mma.sync
+// CHECK: scf.yield
+// CHECK-NOT: %arg3
+// CHECK: memref.store %{{.+}}, %[[WS]][%[[PART]], %{{.+}}, %{{.+}}, %{{.+}}]
+// CHECK-NOT: %arg3
+// CHECK: gpu.terminator
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c3, %{{.+}} = %c1, %{{.+}} = %c1) threads(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c256,
+// CHECK: arith.cmpi ult, %{{.+}}, %c640
+// CHECK-COUNT-4: memref.load %[[WS]][
+// CHECK-NOT: memref.load %[[WS]]
+// CHECK: memref.load %arg2
+// CHECK: arith.maximumf
+// CHECK: memref.store %{{.+}}, %arg3
+// CHECK: gpu.terminator
+// CHECK: memref.dealloc %[[WS]]
+// CHECK-NOT: linalg.generic
+func.func @long_reduction(%x: memref<16x1024xf32>, %w: memref<1024x40xf32>, %bias: memref<40xf32>, %y: memref<16x40xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<16x40xf32>
+  linalg.generic {indexing_maps = [#bias, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<40xf32>) outs(%t : memref<16x40xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<16x1024xf32>, memref<1024x40xf32>) outs(%t : memref<16x40xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<16x40xf32>) outs(%y : memref<16x40xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %r = arith.maximumf %v, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %t : memref<16x40xf32>
+  return
+}
