@@ -35,7 +35,7 @@ cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "poi
        # and the generated tensor-core matmuls (test/Target/CUDA/tensor-cores.test)
        "dense_relu --cuda-gemm=kernels" "attention_heads --cuda-gemm=tensor-cores"
        "matmul_residual --cuda-gemm=tensor-cores" "conv_epilogues --cuda-conv=tensor-cores"
-       "grouped_convs --cuda-conv=tensor-cores")
+       "grouped_convs --cuda-conv=tensor-cores" "long_reduction --cuda-gemm=kernels")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"

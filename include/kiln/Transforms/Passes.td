@@ -205,7 +205,8 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       not take (batch broadcasting, a 1-D convolution, `gemm=kernels`,
       `conv=kernels`) whose GEMM has at least 16 rows and 16 columns (a convolution's:
       images x pixels by filters per group), 65536 multiply-adds and 32 per output,
-      where one thread per output would be the choice; every f32 one with
+      whichever per-output kernel would be the choice (the kernel splits a long
+      reduction over few tiles across blocks); every f32 one with
       `gemm=tensor-cores` or `conv=tensor-cores`. Operands computed in the fusion
       fold into the product, which neither the libraries nor this kernel take.
 
@@ -432,7 +433,11 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     activation, residual add) runs on the finished accumulators, each thread storing
     its own outputs: one kernel per fusion, as with the per-output kernels. Ragged
     edges clamp their loads and guard their stores; a reduction not a multiple of 16
-    reads zeros past its end. Generics that do not match keep
+    reads zeros past its end. Fewer than 64 blocks over a reduction of at least 1024
+    would leave the GPU idle: the reduction is split into up to 16 parts of at least
+    256 (about 128 blocks), block z taking part z % parts; each block stores its sums
+    in a workspace, and a second kernel, a thread per output, adds the parts in order
+    and runs the init and epilogue. Generics that do not match keep
     `"thread_per_output"`. With `emulate` (`--gpu-loops-on-cpu`) each accumulator
     sums its 8 products of the same split operands itself instead of `mma.sync`,
     whose lanes exchange registers a CPU thread cannot see.
