@@ -107,9 +107,8 @@ static void addParallelLoopNests(OpPassManager &pm, bool onCPU) {
       kiln::createKilnReorderContractionLoops(kiln::KilnReorderContractionLoopsOptions{/*parallelOuter=*/true}));
   if (!onCPU)
     pm.addPass(kiln::createKilnGPULibraryCalls());
-  // On the CPU the tensor-core kernel keeps its tiles and epilogue but sums each
-  // accumulator's products itself.
-  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTensorCoreMatmuls(kiln::KilnGPUTensorCoreMatmulsOptions{onCPU}));
+  // On the CPU too: kiln-gpu-launches-on-cpu computes its mma.syncs warp by warp.
+  pm.addNestedPass<func::FuncOp>(kiln::createKilnGPUTensorCoreMatmuls());
   // Softmax, layer norm: one kernel with a block per row.
   pm.addNestedPass<func::FuncOp>(kiln::createKilnGPURowKernels(
       onCPU ? kiln::KilnGPURowKernelsOptions{/*minReduction=*/1} : kiln::KilnGPURowKernelsOptions{}));

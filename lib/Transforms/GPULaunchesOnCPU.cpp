@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -54,10 +56,11 @@ Value combine(OpBuilder &b, Location loc, gpu::AllReduceOperation op, Value acc,
 /// regions.
 bool recomputable(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
 
-/// Whether threads meet (a barrier, a reduction across threads) anywhere in `op`.
+/// Whether threads meet (a barrier, a reduction across threads, a warp's
+/// matrix multiply) anywhere in `op`.
 bool synchronizes(Operation *op) {
   return op->walk([](Operation *inner) {
-           return isa<gpu::BarrierOp, gpu::AllReduceOp, gpu::ShuffleOp, gpu::SubgroupReduceOp>(inner)
+           return isa<gpu::BarrierOp, gpu::AllReduceOp, gpu::ShuffleOp, gpu::SubgroupReduceOp, NVVM::MmaOp>(inner)
                       ? WalkResult::interrupt()
                       : WalkResult::advance();
          }).wasInterrupted();
@@ -68,12 +71,15 @@ struct LaunchEmulator {
   Location loc;
 
   /// A run of ops every thread of a block finishes before any thread starts the next
-  /// one: it ends at a barrier, an all_reduce (`reduce`), a loop whose body has
-  /// barriers (`loop`: the loop's initial values are stored at its end) or the end of
-  /// a loop body (`yield`: the next iteration's values are stored).
+  /// one: it ends at a barrier, an all_reduce (`reduce`), a warp's mma.sync (`mma`:
+  /// its lanes' fragments are stored, and it is computed warp by warp after the
+  /// phase), a loop whose body has barriers (`loop`: the loop's initial values are
+  /// stored at its end) or the end of a loop body (`yield`: the next iteration's
+  /// values are stored).
   struct Phase {
     SmallVector<Operation *> ops;
     gpu::AllReduceOp reduce;
+    NVVM::MmaOp mma;
     scf::ForOp loop;
     scf::YieldOp yield;
   };
@@ -93,6 +99,8 @@ struct LaunchEmulator {
   /// values, results included), each all_reduce's operands.
   DenseMap<Value, Value> kept;
   DenseMap<Operation *, Value> partials;
+  /// Per-thread rows of an mma.sync's A, B and C fragments (4, 2 and 4 registers).
+  std::array<Value, 3> fragments;
   /// Values the same for every thread of a block: launch sizes, block ids, reductions'
   /// results, the induction variables of loops with barriers, shared memory.
   IRMapping uniform;
@@ -126,6 +134,17 @@ struct LaunchEmulator {
         next();
         continue;
       }
+      if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
+        if (failed(checkMma(mma)))
+          return failure();
+        phaseOf[&op] = current;
+        phases[current].mma = mma;
+        next();
+        continue;
+      }
+      // An mma.sync's results are per-thread arrays, read where they are used.
+      if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op); extract && extract.getContainer().getDefiningOp<NVVM::MmaOp>())
+        continue;
       auto loop = dyn_cast<scf::ForOp>(op);
       if (loop && synchronizes(loop)) {
         phaseOf[&op] = current;
@@ -146,6 +165,28 @@ struct LaunchEmulator {
       phaseOf[yield] = current;
       phases[current].yield = yield;
     }
+    return success();
+  }
+
+  /// The mma.sync forms the CPU computes: m16n8k8 on TF32, A row-major, B
+  /// column-major, f32 accumulators, each result read through llvm.extractvalue.
+  LogicalResult checkMma(NVVM::MmaOp mma) {
+    NVVM::MMAShapeAttr shape = mma.getShape();
+    bool supported = shape.getM() == 16 && shape.getN() == 8 && shape.getK() == 8 &&
+                     mma.getMultiplicandAPtxType() == NVVM::MMATypes::tf32 &&
+                     mma.getMultiplicandBPtxType() == NVVM::MMATypes::tf32 &&
+                     mma.getLayoutA() == NVVM::MMALayout::row && mma.getLayoutB() == NVVM::MMALayout::col &&
+                     mma.getOperandA().size() == 4 && mma.getOperandB().size() == 2 &&
+                     mma.getOperandC().size() == 4 && llvm::all_of(mma.getOperandC(), [](Value c) {
+                       return c.getType().isF32();
+                     });
+    for (Operation *user : mma->getUsers()) {
+      auto extract = dyn_cast<LLVM::ExtractValueOp>(user);
+      supported &= extract && extract.getPosition().size() == 1 && extract.getPosition()[0] < 4;
+    }
+    if (!supported)
+      return mma.emitError("kiln-gpu-launches-on-cpu: only mma.sync m16n8k8 on tf32 (row, col) with f32 "
+                           "accumulators read through llvm.extractvalue runs on the CPU");
     return success();
   }
 
@@ -226,6 +267,22 @@ struct LaunchEmulator {
         if (failed(array))
           return failure();
         partials[p.reduce] = *array;
+      }
+      if (p.mma) {
+        // Every mma.sync's fragments pass through the same arrays, one row per thread
+        // (computed right after its phase); each result has its own array.
+        if (!fragments[0]) {
+          Type i32 = b.getI32Type(), f32 = b.getF32Type();
+          for (auto [array, type, count] : {std::tuple{&fragments[0], i32, 4}, std::tuple{&fragments[1], i32, 2},
+                                            std::tuple{&fragments[2], f32, 4}})
+            *array = memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, count}, type), threads);
+        }
+        for (Operation *user : p.mma->getUsers()) {
+          FailureOr<Value> array = arrayFor(user->getResult(0));
+          if (failed(array))
+            return failure();
+          kept[user->getResult(0)] = *array;
+        }
       }
       // A loop's carried values: set before it, read and set by its iterations, read
       // as its results after it.
@@ -337,6 +394,54 @@ struct LaunchEmulator {
     if (phase.reduce)
       memref::StoreOp::create(b, loc, materialize(phase.reduce.getValue(), map, linear),
                               partials.lookup(phase.reduce), linear);
+    if (NVVM::MmaOp mma = phase.mma) {
+      OperandRange operands[] = {mma.getOperandA(), mma.getOperandB(), mma.getOperandC()};
+      for (auto [array, group] : llvm::zip_equal(fragments, operands))
+        for (auto [reg, operand] : llvm::enumerate(group))
+          memref::StoreOp::create(b, loc, materialize(operand, map, linear), array,
+                                  ValueRange{linear, index(static_cast<int64_t>(reg))});
+    }
+  }
+
+  /// `mma` for every warp of the block, from the fragments its lanes stored, as PTX
+  /// lays out m16n8k8 on TF32: with g = lane / 4 and t = lane % 4, A's registers hold
+  /// (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4); B's (t, g), (t + 4, g); C's and
+  /// D's (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
+  void emitMma(NVVM::MmaOp mma) {
+    Value c4 = index(4), c8 = index(8), c32 = index(32), c2 = index(2);
+    auto thread = scf::ForOp::create(b, loc, zero, threads, one);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(thread.getBody());
+    Value id = thread.getInductionVar();
+    Value warp = arith::SubIOp::create(b, loc, id, arith::RemUIOp::create(b, loc, id, c32)); // first lane's id
+    Value lane = arith::RemUIOp::create(b, loc, id, c32);
+    Value g = arith::DivUIOp::create(b, loc, lane, c4), t = arith::RemUIOp::create(b, loc, lane, c4);
+    auto results = llvm::to_vector(mma->getUsers());
+    for (int64_t e = 0; e < 4; ++e) {
+      Value col = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, t, c2), index(e % 2));
+      Value sum = memref::LoadOp::create(b, loc, fragments[2], ValueRange{id, index(e)});
+      auto products = scf::ForOp::create(b, loc, zero, c8, one, ValueRange{sum});
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(products.getBody());
+        Value k = products.getInductionVar();
+        Value kLow = arith::RemUIOp::create(b, loc, k, c4), kHigh = arith::DivUIOp::create(b, loc, k, c4);
+        // A(row, k): lane 4 (row % 8) + k % 4, register row / 8 + 2 (k / 4); the row
+        // is g or g + 8 as e says.
+        Value aLane = arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, g, c4), kLow));
+        Value aReg = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kHigh, c2), index(e / 2));
+        // B(k, col): lane 4 col + k % 4, register k / 4.
+        Value bLane = arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, col, c4), kLow));
+        Value aBits = memref::LoadOp::create(b, loc, fragments[0], ValueRange{aLane, aReg});
+        Value bBits = memref::LoadOp::create(b, loc, fragments[1], ValueRange{bLane, kHigh});
+        Value product = arith::MulFOp::create(b, loc, arith::BitcastOp::create(b, loc, b.getF32Type(), aBits),
+                                              arith::BitcastOp::create(b, loc, b.getF32Type(), bBits));
+        scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, products.getRegionIterArg(0), product)});
+      }
+      for (Operation *user : results)
+        if (cast<LLVM::ExtractValueOp>(user).getPosition()[0] == e)
+          memref::StoreOp::create(b, loc, products.getResult(0), kept.lookup(user->getResult(0)), id);
+    }
   }
 
   void emitPhase(Phase &phase) {
@@ -344,6 +449,10 @@ struct LaunchEmulator {
     IRMapping map = uniform;
     auto [linear, outermost] = threadLoops(map);
     runPhase(phase, map, linear);
+    if (phase.mma) {
+      b.setInsertionPointAfter(outermost);
+      emitMma(phase.mma);
+    }
     gpu::AllReduceOp reduce = phase.reduce;
     if (!reduce)
       return;
@@ -375,7 +484,8 @@ struct LaunchEmulator {
       return failure();
     Value iv = step.loop.getInductionVar();
     Phase &head = phases[step.body.front().phase], &tail = phases[step.body.back().phase];
-    bool wrap = step.body.size() > 1 && !step.body.front().loop && !head.ops.empty() && !head.reduce && !head.loop;
+    bool wrap = step.body.size() > 1 && !step.body.front().loop && !head.ops.empty() && !head.reduce && !head.mma &&
+                !head.loop;
     auto runHead = [&](Value at, IRMapping &threadIds, Value linear) {
       IRMapping map = uniform;
       gpu::KernelDim3 ids = launch.getThreadIds();

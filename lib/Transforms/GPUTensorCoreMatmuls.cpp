@@ -121,7 +121,6 @@ struct KernelWriter {
   Location loc;
   linalg::GenericOp op;
   const MatmulLoops &loops;
-  bool emulate; // scalar products per accumulator instead of mma.sync (--gpu-loops-on-cpu)
   std::array<std::optional<PaddedCopy>, 2> padded; // read through their padding
   int64_t rows, cols, depth;
 
@@ -129,8 +128,8 @@ struct KernelWriter {
   SmallVector<int64_t> batchSizes;
   linalg::GenericOp init, epilogue;
 
-  KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops, bool emulate)
-      : b(b), loc(op.getLoc()), op(op), loops(loops), emulate(emulate), rows(loops.extent(loops.m)),
+  KernelWriter(OpBuilder &b, linalg::GenericOp op, const MatmulLoops &loops)
+      : b(b), loc(op.getLoc()), op(op), loops(loops), rows(loops.extent(loops.m)),
         cols(loops.extent(loops.n)), depth(loops.extent(loops.k)), batches(loops.extent(loops.batch)),
         chunk(depth), batchSizes(loops.sizes(loops.batch)) {
     int64_t blocks = tiles(rows) * tiles(cols) * batches;
@@ -326,28 +325,6 @@ struct KernelWriter {
     return next;
   }
 
-  /// The same step on the CPU: each accumulator sums its 8 products of the split
-  /// operands itself, since a thread there cannot see the other lanes' registers.
-  SmallVector<Value> emulatedStep(ArrayRef<Value> slices, Value warpRow, Value warpCol, Value g, Value t, Value k,
-                                  ValueRange acc) {
-    SmallVector<Value> next;
-    for (auto [i, value] : llvm::enumerate(acc)) {
-      auto [row, col] = accumulatorAt(i, warpRow, warpCol, g, t);
-      auto loop = scf::ForOp::create(b, loc, index(0), index(kMmaK), index(1), ValueRange{value});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value at = add(k, loop.getInductionVar());
-      auto [aHi, aLo] = split(sliceElement(0, slices, row, at));
-      auto [bHi, bLo] = split(sliceElement(1, slices, col, at));
-      Value sum = loop.getRegionIterArg(0);
-      for (auto [x, y] : {std::pair{aLo, bHi}, std::pair{aHi, bLo}, std::pair{aHi, bHi}})
-        sum = arith::AddFOp::create(b, loc, sum, arith::MulFOp::create(b, loc, asFloat(x), asFloat(y)));
-      scf::YieldOp::create(b, loc, sum);
-      next.push_back(loop.getResult(0));
-    }
-    return next;
-  }
-
   /// Accumulator `i`'s output row and column (see mmaStep).
   std::pair<Value, Value> accumulatorAt(int64_t i, Value rowBase, Value colBase, Value g, Value t) {
     int64_t tile = i / 4, e = i % 4;
@@ -445,8 +422,7 @@ struct KernelWriter {
       b.setInsertionPointAfter(prefetch);
       SmallVector<Value> next(acc);
       for (int64_t k = 0; k < kStageK; k += kMmaK)
-        next = emulate ? emulatedStep(slices, warpRow, warpCol, g, t, index(k), next)
-                       : mmaStep(slices, warpRow, warpCol, g, t, index(k), next);
+        next = mmaStep(slices, warpRow, warpCol, g, t, index(k), next);
       llvm::append_range(next, prefetch.getResults());
       scf::YieldOp::create(b, loc, next);
     }
@@ -551,7 +527,7 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       linalg::GenericOp init = elementwiseOut ? precedingInit(op) : nullptr;
       linalg::GenericOp epilogue = elementwiseOut ? followingEpilogue(op) : nullptr;
       OpBuilder b(op);
-      KernelWriter writer(b, op, *loops, emulate);
+      KernelWriter writer(b, op, *loops);
       writer.init = init;
       writer.epilogue = epilogue;
       for (unsigned which : {0u, 1u})

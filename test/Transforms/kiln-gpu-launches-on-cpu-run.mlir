@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --kiln-gpu-launches-on-cpu | mlir-opt --convert-linalg-to-loops --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils | FileCheck %s
+// RUN: kiln-opt %s --kiln-gpu-launches-on-cpu | mlir-opt --convert-linalg-to-loops --lower-affine --convert-scf-to-cf --convert-to-llvm --reconcile-unrealized-casts | mlir-runner -e main -entry-point-result=void -shared-libs=%mlir_runner_utils | FileCheck %s
 // kiln-gpu-launches-on-cpu run: thread 0 of each of two blocks stores a flag that
 // every thread of its block then reads. Without a barrier between, that is a race:
 // the even block (threads in order) happens to see the flag everywhere, the odd block
@@ -25,6 +25,11 @@
 // CHECK: sizes = [2, 4]
 // CHECK-NEXT: {{\[}}[14, 16, 18, 22],
 // CHECK-NEXT: [24, 26, 28, 12]]
+// CHECK: sizes = [16, 8]
+// CHECK-NEXT: {{\[}}[1007, 1000, 1001, 1002, 1003, 1004, 1005, 1006],
+// CHECK-NEXT: [1015, 1008, 1009, 1010, 1011, 1012, 1013, 1014],
+// CHECK-COUNT-13: [{{.+}}],
+// CHECK-NEXT: [1127, 1120, 1121, 1122, 1123, 1124, 1125, 1126]]
 
 func.func private @printMemrefF32(memref<*xf32>)
 
@@ -123,6 +128,84 @@ func.func @neighbour_sums(%top_barrier: i1) {
   return
 }
 
+// One warp's mma.sync m16n8k8 on TF32, each lane loading its fragments as PTX lays
+// them out (g = lane / 4, t = lane % 4; A: (g, t), (g + 8, t), (g, t + 4),
+// (g + 8, t + 4); B: (t, g), (t + 4, g); C and D: (g, 2t), (g, 2t + 1), (g + 8, 2t),
+// (g + 8, 2t + 1)). A(r, k) = 8r + k, B shifts the columns right by one
+// (B(k, n) = 1 where n = k + 1 mod 8) and C = 1000, so row r of D is
+// 1000 + (8r + 7, 8r, 8r + 1, ..., 8r + 6).
+func.func @warp_mma() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c32 = arith.constant 32 : index
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %base = arith.constant 1000.0 : f32
+  %a = memref.alloc() : memref<16x8xf32>
+  %b = memref.alloc() : memref<8x8xf32>
+  %d = memref.alloc() : memref<16x8xf32>
+  scf.for %r = %c0 to %c16 step %c1 {
+    scf.for %k = %c0 to %c8 step %c1 {
+      %v = affine.apply affine_map<(r, k) -> (r * 8 + k)>(%r, %k)
+      %i = arith.index_cast %v : index to i32
+      %f = arith.sitofp %i : i32 to f32
+      memref.store %f, %a[%r, %k] : memref<16x8xf32>
+    }
+  }
+  scf.for %k = %c0 to %c8 step %c1 {
+    scf.for %n = %c0 to %c8 step %c1 {
+      %k1 = affine.apply affine_map<(k) -> ((k + 1) mod 8)>(%k)
+      %hit = arith.cmpi eq, %n, %k1 : index
+      %v = arith.select %hit, %one, %zero : f32
+      memref.store %v, %b[%k, %n] : memref<8x8xf32>
+    }
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%lane, %ty, %tz) in (%tx = %c32, %bty = %c1, %btz = %c1) {
+    %g = arith.divui %lane, %c4 : index
+    %t = arith.remui %lane, %c4 : index
+    %g8 = arith.addi %g, %c8 : index
+    %t4 = arith.addi %t, %c4 : index
+    %a0f = memref.load %a[%g, %t] : memref<16x8xf32>
+    %a1f = memref.load %a[%g8, %t] : memref<16x8xf32>
+    %a2f = memref.load %a[%g, %t4] : memref<16x8xf32>
+    %a3f = memref.load %a[%g8, %t4] : memref<16x8xf32>
+    %b0f = memref.load %b[%t, %g] : memref<8x8xf32>
+    %b1f = memref.load %b[%t4, %g] : memref<8x8xf32>
+    %a0 = arith.bitcast %a0f : f32 to i32
+    %a1 = arith.bitcast %a1f : f32 to i32
+    %a2 = arith.bitcast %a2f : f32 to i32
+    %a3 = arith.bitcast %a3f : f32 to i32
+    %b0 = arith.bitcast %b0f : f32 to i32
+    %b1 = arith.bitcast %b1f : f32 to i32
+    %mma = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%base, %base, %base, %base]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+       multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>,
+       shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %mma[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %d1 = llvm.extractvalue %mma[1] : !llvm.struct<(f32, f32, f32, f32)>
+    %d2 = llvm.extractvalue %mma[2] : !llvm.struct<(f32, f32, f32, f32)>
+    %d3 = llvm.extractvalue %mma[3] : !llvm.struct<(f32, f32, f32, f32)>
+    %c = arith.muli %t, %c2 : index
+    %c1n = arith.addi %c, %c1 : index
+    memref.store %d0, %d[%g, %c] : memref<16x8xf32>
+    memref.store %d1, %d[%g, %c1n] : memref<16x8xf32>
+    memref.store %d2, %d[%g8, %c] : memref<16x8xf32>
+    memref.store %d3, %d[%g8, %c1n] : memref<16x8xf32>
+    gpu.terminator
+  }
+  %u = memref.cast %d : memref<16x8xf32> to memref<*xf32>
+  call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  memref.dealloc %a : memref<16x8xf32>
+  memref.dealloc %b : memref<8x8xf32>
+  memref.dealloc %d : memref<16x8xf32>
+  return
+}
+
 func.func @main() {
   %false = arith.constant false
   %true = arith.constant true
@@ -130,5 +213,6 @@ func.func @main() {
   call @flag_then_read(%true) : (i1) -> ()
   call @neighbour_sums(%true) : (i1) -> ()
   call @neighbour_sums(%false) : (i1) -> ()
+  call @warp_mma() : () -> ()
   return
 }

@@ -175,3 +175,20 @@ func.func @thread_bounds(%x: memref<16xf32>) {
   }
   return
 }
+
+// -----
+
+// Only the tensor-core kernel's mma.sync form (m16n8k8 on TF32) runs on the CPU.
+func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c32, %bty = %c1, %btz = %c1) {
+    // expected-error @+1 {{kiln-gpu-launches-on-cpu: only mma.sync m16n8k8 on tf32 (row, col) with f32 accumulators read through llvm.extractvalue runs on the CPU}}
+    %d = nvvm.mma.sync A[%a, %a, %a, %a] B[%a, %a] C[%c, %c]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+      : (vector<2xf16>, vector<2xf16>, vector<2xf16>) -> !llvm.struct<(vector<2xf16>, vector<2xf16>)>
+    gpu.terminator
+  }
+  return
+}

@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s -kiln-gpu-tensor-core-matmuls -cse -split-input-file | FileCheck %s
-// RUN: kiln-opt %s -kiln-gpu-tensor-core-matmuls=emulate -cse -split-input-file | FileCheck %s --check-prefix=EMU
+// RUN: kiln-opt %s -kiln-gpu-tensor-core-matmuls -kiln-gpu-launches-on-cpu -canonicalize -split-input-file \
+// RUN:   | FileCheck %s --check-prefix=EMU
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
@@ -77,17 +78,18 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
   return
 }
 
-// The CPU's version keeps the tiles, slices, barriers and epilogue but sums each
-// accumulator's 8 products of the split operands, read from the slices, in a loop of
-// its own, twice a step.
+// On the CPU (kiln-gpu-launches-on-cpu) the same kernel runs, its mma.syncs computed
+// warp by warp from the fragments every lane leaves in per-thread arrays (A's 4 and
+// B's 2 registers as i32, C's 4).
 // EMU-LABEL: func @dense_relu
-// EMU: gpu.launch
-// EMU: scf.for %{{.+}} = %c0 to %c36 step %c16 iter_args(
-// EMU: gpu.barrier
-// EMU: gpu.barrier
-// EMU-COUNT-64: scf.for %{{.+}} = %c0 to %c8 step %c1 iter_args(
-// EMU-NOT: nvvm.mma.sync
-// EMU: gpu.terminator
+// EMU-DAG: memref.alloca() : memref<128x4xi32>
+// EMU-DAG: memref.alloca() : memref<128x2xi32>
+// EMU-DAG: memref.alloca() : memref<128x4xf32>
+// EMU-DAG: memref.alloca() : memref<64x20xf32>
+// EMU-DAG: memref.alloca() : memref<16x72xf32>
+// EMU-NOT: nvvm.
+// EMU-NOT: gpu.
+// EMU: return
 
 // -----
 

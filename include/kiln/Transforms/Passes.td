@@ -438,9 +438,8 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     256 (about 128 blocks), block z taking part z % parts; each block stores its sums
     in a workspace, and a second kernel, a thread per output, adds the parts in order
     and runs the init and epilogue. Generics that do not match keep
-    `"thread_per_output"`. With `emulate` (`--gpu-loops-on-cpu`) each accumulator
-    sums its 8 products of the same split operands itself instead of `mma.sync`,
-    whose lanes exchange registers a CPU thread cannot see.
+    `"thread_per_output"`. `--gpu-loops-on-cpu` runs the same kernel, its mma.syncs
+    computed warp by warp (kiln-gpu-launches-on-cpu).
 
     ```mlir
     linalg.generic {iterator_types = ["parallel", "parallel", "reduction"], kiln.gpu_kernel = "tensor_core"}
@@ -461,10 +460,6 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     }
     ```
   }];
-  let options = [
-    Option<"emulate", "emulate", "bool", /*default=*/"false",
-           "Scalar products per accumulator instead of mma.sync, to run the kernel on the CPU">
-  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::affine::AffineDialect"];
@@ -558,7 +553,11 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     block, its body cut into phases too; its carried values are kept per thread, and
     its bounds must be the same for all threads. No barrier separates an iteration's
     end from the next one's start, so those share a phase. Shared memory (workgroup
-    attributions) is one buffer the blocks use in turn. An all_reduce's operand goes
+    attributions) is one buffer the blocks use in turn. An `nvvm.mma.sync` (m16n8k8
+    on TF32, the tensor-core kernel's) ends a phase too: each lane leaves its A, B and
+    C fragment registers in arrays, and after the phase each warp's product is
+    computed from them, as PTX lays the fragments out over the lanes, into the
+    per-thread arrays its `llvm.extractvalue`s read. An all_reduce's operand goes
     into a per-thread array, combined in thread order after its phase; the result is
     the same for all threads of the block. A value a later phase reads is computed
     again there when its op has no memory effects, else kept per thread in an array.
