@@ -403,8 +403,8 @@ struct LaunchEmulator {
     }
   }
 
-  /// `mma` for every warp of the block, from the fragments its lanes stored, as PTX
-  /// lays out m16n8k8 on TF32: with g = lane / 4 and t = lane % 4, A's registers hold
+  /// `mma` for every warp of the block, from the fragments its lanes stored, each
+  /// product in f32 and summed in order after C, as PTX lays out m16n8k8 on TF32: with g = lane / 4 and t = lane % 4, A's registers hold
   /// (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4); B's (t, g), (t + 4, g); C's and
   /// D's (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
   void emitMma(NVVM::MmaOp mma) {
@@ -432,10 +432,13 @@ struct LaunchEmulator {
         Value aReg = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kHigh, c2), index(e / 2));
         // B(k, col): lane 4 col + k % 4, register k / 4.
         Value bLane = arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, col, c4), kLow));
-        Value aBits = memref::LoadOp::create(b, loc, fragments[0], ValueRange{aLane, aReg});
-        Value bBits = memref::LoadOp::create(b, loc, fragments[1], ValueRange{bLane, kHigh});
-        Value product = arith::MulFOp::create(b, loc, arith::BitcastOp::create(b, loc, b.getF32Type(), aBits),
-                                              arith::BitcastOp::create(b, loc, b.getF32Type(), bBits));
+        // The tensor cores read a TF32 operand's sign, exponent and 10 mantissa bits.
+        auto tf32 = [&](Value bits) {
+          Value top = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
+          return arith::BitcastOp::create(b, loc, b.getF32Type(), arith::AndIOp::create(b, loc, bits, top));
+        };
+        Value product = arith::MulFOp::create(b, loc, tf32(memref::LoadOp::create(b, loc, fragments[0], ValueRange{aLane, aReg})),
+                                              tf32(memref::LoadOp::create(b, loc, fragments[1], ValueRange{bLane, kHigh})));
         scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, products.getRegionIterArg(0), product)});
       }
       for (Operation *user : results)
