@@ -71,15 +71,16 @@ struct LaunchEmulator {
   Location loc;
 
   /// A run of ops every thread of a block finishes before any thread starts the next
-  /// one: it ends at a barrier, an all_reduce (`reduce`), a warp's mma.sync (`mma`:
-  /// its lanes' fragments are stored, and it is computed warp by warp after the
-  /// phase), a loop whose body has barriers (`loop`: the loop's initial values are
+  /// one: it ends at a barrier, an all_reduce (`reduce`), a run of mma.syncs none of
+  /// which reads another's result (`mmas`: the lanes' fragments are stored, and they
+  /// are computed warp by warp after the phase), a loop whose body has barriers (`loop`: the loop's initial values are
   /// stored at its end) or the end of a loop body (`yield`: the next iteration's
   /// values are stored).
   struct Phase {
     SmallVector<Operation *> ops;
     gpu::AllReduceOp reduce;
-    NVVM::MmaOp mma;
+    SmallVector<NVVM::MmaOp> mmas;
+    Value mmaResults; // their results: (thread, mma, register)
     scf::ForOp loop;
     scf::YieldOp yield;
   };
@@ -99,8 +100,11 @@ struct LaunchEmulator {
   /// values, results included), each all_reduce's operands.
   DenseMap<Value, Value> kept;
   DenseMap<Operation *, Value> partials;
-  /// Per-thread rows of an mma.sync's A, B and C fragments (4, 2 and 4 registers).
+  /// Per thread, the A, B and C fragments (4, 2 and 4 registers) of each mma.sync of
+  /// a phase; and where each mma.sync result lies: its phase's results array (thread,
+  /// mma, register), at that mma and register.
   std::array<Value, 3> fragments;
+  DenseMap<Value, std::tuple<Value, int64_t, int64_t>> mmaResults;
   /// Values the same for every thread of a block: launch sizes, block ids, reductions'
   /// results, the induction variables of loops with barriers, shared memory.
   IRMapping uniform;
@@ -137,14 +141,21 @@ struct LaunchEmulator {
       if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
         if (failed(checkMma(mma)))
           return failure();
+        // One that reads a result of the phase's run starts the next phase.
+        if (llvm::any_of(mma->getOperands(), [&](Value operand) {
+              auto extract = operand.getDefiningOp<LLVM::ExtractValueOp>();
+              return extract && llvm::is_contained(phases[current].mmas, extract.getContainer().getDefiningOp());
+            }))
+          next();
         phaseOf[&op] = current;
-        phases[current].mma = mma;
-        next();
+        phases[current].mmas.push_back(mma);
         continue;
       }
       // An mma.sync's results are per-thread arrays, read where they are used.
       if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op); extract && extract.getContainer().getDefiningOp<NVVM::MmaOp>())
         continue;
+      if (!phases[current].mmas.empty()) // the run of mma.syncs ends its phase
+        next();
       auto loop = dyn_cast<scf::ForOp>(op);
       if (loop && synchronizes(loop)) {
         phaseOf[&op] = current;
@@ -162,6 +173,8 @@ struct LaunchEmulator {
       phases[current].ops.push_back(&op);
     }
     if (auto yield = dyn_cast<scf::YieldOp>(block.getTerminator())) {
+      if (!phases[current].mmas.empty())
+        next();
       phaseOf[yield] = current;
       phases[current].yield = yield;
     }
@@ -252,6 +265,15 @@ struct LaunchEmulator {
   }
 
   LogicalResult allocateArrays() {
+    int64_t mmas = 0;
+    for (Phase &p : phases)
+      mmas = std::max<int64_t>(mmas, p.mmas.size());
+    if (mmas) {
+      Type i32 = b.getI32Type(), f32 = b.getF32Type();
+      for (auto [array, type, count] : {std::tuple{&fragments[0], i32, 4}, std::tuple{&fragments[1], i32, 2},
+                                        std::tuple{&fragments[2], f32, 4}})
+        *array = memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, mmas, count}, type), threads);
+    }
     for (auto [phase, p] : llvm::enumerate(phases)) {
       for (Operation *op : p.ops)
         if (!recomputable(op))
@@ -268,21 +290,14 @@ struct LaunchEmulator {
           return failure();
         partials[p.reduce] = *array;
       }
-      if (p.mma) {
-        // Every mma.sync's fragments pass through the same arrays, one row per thread
-        // (computed right after its phase); each result has its own array.
-        if (!fragments[0]) {
-          Type i32 = b.getI32Type(), f32 = b.getF32Type();
-          for (auto [array, type, count] : {std::tuple{&fragments[0], i32, 4}, std::tuple{&fragments[1], i32, 2},
-                                            std::tuple{&fragments[2], f32, 4}})
-            *array = memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic, count}, type), threads);
-        }
-        for (Operation *user : p.mma->getUsers()) {
-          FailureOr<Value> array = arrayFor(user->getResult(0));
-          if (failed(array))
-            return failure();
-          kept[user->getResult(0)] = *array;
-        }
+      if (!p.mmas.empty()) {
+        // The fragments of every phase's mma.syncs pass through the same arrays (they
+        // are computed right after the phase); each phase has its results array.
+        p.mmaResults = memref::AllocaOp::create(
+            b, loc, MemRefType::get({ShapedType::kDynamic, (int64_t)p.mmas.size(), 4}, b.getF32Type()), threads);
+        for (auto [j, mma] : llvm::enumerate(p.mmas))
+          for (Operation *user : mma->getUsers())
+            mmaResults[user->getResult(0)] = {p.mmaResults, j, cast<LLVM::ExtractValueOp>(user).getPosition()[0]};
       }
       // A loop's carried values: set before it, read and set by its iterations, read
       // as its results after it.
@@ -358,6 +373,12 @@ struct LaunchEmulator {
       map.map(value, loaded);
       return loaded;
     }
+    if (auto it = mmaResults.find(value); it != mmaResults.end()) {
+      auto [results, j, reg] = it->second;
+      Value loaded = memref::LoadOp::create(b, loc, results, ValueRange{linear, index(j), index(reg)});
+      map.map(value, loaded);
+      return loaded;
+    }
     Operation *def = value.getDefiningOp();
     if (!def || topLevel(def) != def)
       return value; // defined outside the launch, or inside an op being cloned
@@ -394,57 +415,58 @@ struct LaunchEmulator {
     if (phase.reduce)
       memref::StoreOp::create(b, loc, materialize(phase.reduce.getValue(), map, linear),
                               partials.lookup(phase.reduce), linear);
-    if (NVVM::MmaOp mma = phase.mma) {
+    for (auto [j, mma] : llvm::enumerate(phase.mmas)) {
       OperandRange operands[] = {mma.getOperandA(), mma.getOperandB(), mma.getOperandC()};
       for (auto [array, group] : llvm::zip_equal(fragments, operands))
         for (auto [reg, operand] : llvm::enumerate(group))
           memref::StoreOp::create(b, loc, materialize(operand, map, linear), array,
-                                  ValueRange{linear, index(static_cast<int64_t>(reg))});
+                                  ValueRange{linear, index(static_cast<int64_t>(j)), index(static_cast<int64_t>(reg))});
     }
   }
 
-  /// `mma` for every warp of the block, from the fragments its lanes stored, each
-  /// product in f32 and summed in order after C, as PTX lays out m16n8k8 on TF32: with g = lane / 4 and t = lane % 4, A's registers hold
-  /// (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4); B's (t, g), (t + 4, g); C's and
-  /// D's (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
-  void emitMma(NVVM::MmaOp mma) {
-    Value c4 = index(4), c8 = index(8), c32 = index(32), c2 = index(2);
-    auto thread = scf::ForOp::create(b, loc, zero, threads, one);
+  /// `phase`'s mma.syncs for every warp of the block, from the fragments its lanes
+  /// stored, each product in f32 and summed in order after C, as PTX lays out
+  /// m16n8k8 on TF32: with g = lane / 4 and t = lane % 4, A's registers hold (g, t),
+  /// (g + 8, t), (g, t + 4), (g + 8, t + 4); B's (t, g), (t + 4, g); C's and D's
+  /// (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
+  void emitMmas(Phase &phase) {
+    Value c2 = index(2), c4 = index(4), c8 = index(8), c32 = index(32);
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(thread.getBody());
-    Value id = thread.getInductionVar();
-    Value warp = arith::SubIOp::create(b, loc, id, arith::RemUIOp::create(b, loc, id, c32)); // first lane's id
+    auto each = [&](Value upper) {
+      auto loop = scf::ForOp::create(b, loc, zero, upper, one);
+      b.setInsertionPointToStart(loop.getBody());
+      return loop.getInductionVar();
+    };
+    Value j = each(index(phase.mmas.size())), id = each(threads), e = each(c4);
     Value lane = arith::RemUIOp::create(b, loc, id, c32);
+    Value warp = arith::SubIOp::create(b, loc, id, lane); // the warp's first thread
     Value g = arith::DivUIOp::create(b, loc, lane, c4), t = arith::RemUIOp::create(b, loc, lane, c4);
-    auto results = llvm::to_vector(mma->getUsers());
-    for (int64_t e = 0; e < 4; ++e) {
-      Value col = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, t, c2), index(e % 2));
-      Value sum = memref::LoadOp::create(b, loc, fragments[2], ValueRange{id, index(e)});
-      auto products = scf::ForOp::create(b, loc, zero, c8, one, ValueRange{sum});
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(products.getBody());
-        Value k = products.getInductionVar();
-        Value kLow = arith::RemUIOp::create(b, loc, k, c4), kHigh = arith::DivUIOp::create(b, loc, k, c4);
-        // A(row, k): lane 4 (row % 8) + k % 4, register row / 8 + 2 (k / 4); the row
-        // is g or g + 8 as e says.
-        Value aLane = arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, g, c4), kLow));
-        Value aReg = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kHigh, c2), index(e / 2));
-        // B(k, col): lane 4 col + k % 4, register k / 4.
-        Value bLane = arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, col, c4), kLow));
-        // The tensor cores read a TF32 operand's sign, exponent and 10 mantissa bits.
-        auto tf32 = [&](Value bits) {
-          Value top = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
-          return arith::BitcastOp::create(b, loc, b.getF32Type(), arith::AndIOp::create(b, loc, bits, top));
-        };
-        Value product = arith::MulFOp::create(b, loc, tf32(memref::LoadOp::create(b, loc, fragments[0], ValueRange{aLane, aReg})),
-                                              tf32(memref::LoadOp::create(b, loc, fragments[1], ValueRange{bLane, kHigh})));
-        scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, products.getRegionIterArg(0), product)});
-      }
-      for (Operation *user : results)
-        if (cast<LLVM::ExtractValueOp>(user).getPosition()[0] == e)
-          memref::StoreOp::create(b, loc, products.getResult(0), kept.lookup(user->getResult(0)), id);
+    Value col = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, t, c2), arith::RemUIOp::create(b, loc, e, c2));
+    Value rowHalf = arith::DivUIOp::create(b, loc, e, c2); // row g or g + 8
+    Value start = memref::LoadOp::create(b, loc, fragments[2], ValueRange{id, j, e});
+    auto products = scf::ForOp::create(b, loc, zero, c8, one, ValueRange{start});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(products.getBody());
+      Value k = products.getInductionVar();
+      Value kLow = arith::RemUIOp::create(b, loc, k, c4), kHigh = arith::DivUIOp::create(b, loc, k, c4);
+      auto laneOf = [&](Value x) { // lane 4x + k % 4 of the warp
+        return arith::AddIOp::create(b, loc, warp, arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, x, c4), kLow));
+      };
+      // A(row, k): lane 4 (row % 8) + k % 4, register row / 8 + 2 (k / 4).
+      Value aReg = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kHigh, c2), rowHalf);
+      // B(k, col): lane 4 col + k % 4, register k / 4.
+      // The tensor cores read a TF32 operand's sign, exponent and 10 mantissa bits.
+      auto tf32 = [&](Value bits) {
+        Value top = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
+        return arith::BitcastOp::create(b, loc, b.getF32Type(), arith::AndIOp::create(b, loc, bits, top));
+      };
+      Value x = tf32(memref::LoadOp::create(b, loc, fragments[0], ValueRange{laneOf(g), j, aReg}));
+      Value y = tf32(memref::LoadOp::create(b, loc, fragments[1], ValueRange{laneOf(col), j, kHigh}));
+      Value sum = arith::AddFOp::create(b, loc, products.getRegionIterArg(0), arith::MulFOp::create(b, loc, x, y));
+      scf::YieldOp::create(b, loc, sum);
     }
+    memref::StoreOp::create(b, loc, products.getResult(0), phase.mmaResults, ValueRange{id, j, e});
   }
 
   void emitPhase(Phase &phase) {
@@ -452,9 +474,9 @@ struct LaunchEmulator {
     IRMapping map = uniform;
     auto [linear, outermost] = threadLoops(map);
     runPhase(phase, map, linear);
-    if (phase.mma) {
+    if (!phase.mmas.empty()) {
       b.setInsertionPointAfter(outermost);
-      emitMma(phase.mma);
+      emitMmas(phase);
     }
     gpu::AllReduceOp reduce = phase.reduce;
     if (!reduce)
@@ -487,7 +509,7 @@ struct LaunchEmulator {
       return failure();
     Value iv = step.loop.getInductionVar();
     Phase &head = phases[step.body.front().phase], &tail = phases[step.body.back().phase];
-    bool wrap = step.body.size() > 1 && !step.body.front().loop && !head.ops.empty() && !head.reduce && !head.mma &&
+    bool wrap = step.body.size() > 1 && !step.body.front().loop && !head.ops.empty() && !head.reduce && head.mmas.empty() &&
                 !head.loop;
     auto runHead = [&](Value at, IRMapping &threadIds, Value linear) {
       IRMapping map = uniform;

@@ -301,18 +301,18 @@ struct KernelWriter {
     Type f32 = b.getF32Type();
     auto result = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
     SmallVector<Value> next(acc.begin(), acc.end());
-    for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
-      for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
-        auto part = [&](bool high, ArrayRef<std::pair<Value, Value>> regs, int64_t first, int64_t count) {
-          SmallVector<Value> values;
-          for (int64_t r = 0; r < count; ++r)
-            values.push_back(high ? regs[first + r].first : regs[first + r].second);
-          return values;
-        };
-        MutableArrayRef<Value> c(next.data() + (mi * kWarpColTiles + ni) * 4, 4);
-        // The small products first: lo*hi, hi*lo, then hi*hi (lo*lo is below f32's
-        // precision).
-        for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}}) {
+    auto part = [&](bool high, ArrayRef<std::pair<Value, Value>> regs, int64_t first, int64_t count) {
+      SmallVector<Value> values;
+      for (int64_t r = 0; r < count; ++r)
+        values.push_back(high ? regs[first + r].first : regs[first + r].second);
+      return values;
+    };
+    // The small products first: lo*hi, hi*lo, then hi*hi (lo*lo is below f32's
+    // precision). Each pass over the warp's 8 tiles issues 8 independent mma.syncs.
+    for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}})
+      for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
+        for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
+          MutableArrayRef<Value> c(next.data() + (mi * kWarpColTiles + ni) * 4, 4);
           auto mma = NVVM::MmaOp::create(
               b, loc, result, part(aHigh, a, mi * 4, 4), part(bHigh, bt, ni * 2, 2), ValueRange(c),
               ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
@@ -321,7 +321,6 @@ struct KernelWriter {
           for (int64_t e = 0; e < 4; ++e)
             c[e] = LLVM::ExtractValueOp::create(b, loc, mma, e);
         }
-      }
     return next;
   }
 

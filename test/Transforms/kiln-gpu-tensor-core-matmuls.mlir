@@ -80,11 +80,11 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 
 // On the CPU (kiln-gpu-launches-on-cpu) the same kernel runs, its mma.syncs computed
 // warp by warp from the fragments every lane leaves in per-thread arrays (A's 4 and
-// B's 2 registers as i32, C's 4).
+// B's 2 registers as i32, C's 4), 8 at a time: a pass over the warp's 8 tiles.
 // EMU-LABEL: func @dense_relu
-// EMU-DAG: memref.alloca() : memref<128x4xi32>
-// EMU-DAG: memref.alloca() : memref<128x2xi32>
-// EMU-DAG: memref.alloca() : memref<128x4xf32>
+// EMU-DAG: memref.alloca() : memref<128x8x4xi32>
+// EMU-DAG: memref.alloca() : memref<128x8x2xi32>
+// EMU-DAG: memref.alloca() : memref<128x8x4xf32>
 // EMU-DAG: memref.alloca() : memref<64x20xf32>
 // EMU-DAG: memref.alloca() : memref<16x72xf32>
 // EMU-NOT: nvvm.
