@@ -130,14 +130,6 @@ struct LaunchEmulator {
         next();
         continue;
       }
-      if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
-        if (!reduce.getOp() || !reduce.getBody().empty())
-          return reduce.emitError("kiln-gpu-launches-on-cpu: an all_reduce with a body does not run on the CPU");
-        phaseOf[&op] = current;
-        phases[current].reduce = reduce;
-        next();
-        continue;
-      }
       if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
         if (failed(checkMma(mma)))
           return failure();
@@ -156,6 +148,14 @@ struct LaunchEmulator {
         continue;
       if (!phases[current].mmas.empty()) // the run of mma.syncs ends its phase
         next();
+      if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
+        if (!reduce.getOp() || !reduce.getBody().empty())
+          return reduce.emitError("kiln-gpu-launches-on-cpu: an all_reduce with a body does not run on the CPU");
+        phaseOf[&op] = current;
+        phases[current].reduce = reduce;
+        next();
+        continue;
+      }
       auto loop = dyn_cast<scf::ForOp>(op);
       if (loop && synchronizes(loop)) {
         phaseOf[&op] = current;
