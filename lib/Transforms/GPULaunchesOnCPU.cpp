@@ -80,7 +80,7 @@ struct LaunchEmulator {
     SmallVector<Operation *> ops;
     gpu::AllReduceOp reduce;
     SmallVector<NVVM::MmaOp> mmas;
-    Value mmaResults; // their results: (thread, mma, register)
+    Value mmaArray; // their results: (thread, mma, register)
     scf::ForOp loop;
     scf::YieldOp yield;
   };
@@ -293,11 +293,11 @@ struct LaunchEmulator {
       if (!p.mmas.empty()) {
         // The fragments of every phase's mma.syncs pass through the same arrays (they
         // are computed right after the phase); each phase has its results array.
-        p.mmaResults = memref::AllocaOp::create(
+        p.mmaArray = memref::AllocaOp::create(
             b, loc, MemRefType::get({ShapedType::kDynamic, (int64_t)p.mmas.size(), 4}, b.getF32Type()), threads);
         for (auto [j, mma] : llvm::enumerate(p.mmas))
           for (Operation *user : mma->getUsers())
-            mmaResults[user->getResult(0)] = {p.mmaResults, j, cast<LLVM::ExtractValueOp>(user).getPosition()[0]};
+            mmaResults[user->getResult(0)] = {p.mmaArray, j, cast<LLVM::ExtractValueOp>(user).getPosition()[0]};
       }
       // A loop's carried values: set before it, read and set by its iterations, read
       // as its results after it.
@@ -466,7 +466,7 @@ struct LaunchEmulator {
       Value sum = arith::AddFOp::create(b, loc, products.getRegionIterArg(0), arith::MulFOp::create(b, loc, x, y));
       scf::YieldOp::create(b, loc, sum);
     }
-    memref::StoreOp::create(b, loc, products.getResult(0), phase.mmaResults, ValueRange{id, j, e});
+    memref::StoreOp::create(b, loc, products.getResult(0), phase.mmaArray, ValueRange{id, j, e});
   }
 
   void emitPhase(Phase &phase) {

@@ -135,14 +135,13 @@ struct KernelWriter {
     int64_t blocks = tiles(rows) * tiles(cols) * batches;
     if (blocks >= kFewBlocks || depth < kMinSplitDepth)
       return;
-    int64_t parts = std::min({ceilDiv(kTargetBlocks, blocks), depth / kMinPartDepth, kMaxSplits, kMaxGridYZ / batches});
+    int64_t parts = std::min({llvm::divideCeilSigned(kTargetBlocks, blocks), depth / kMinPartDepth, kMaxSplits, kMaxGridYZ / batches});
     if (parts < 2)
       return;
-    chunk = ceilDiv(ceilDiv(depth, parts), kStageK) * kStageK;
-    splits = ceilDiv(depth, chunk);
+    chunk = llvm::divideCeilSigned(llvm::divideCeilSigned(depth, parts), kStageK) * kStageK;
+    splits = llvm::divideCeilSigned(depth, chunk);
   }
-  static int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
-  static int64_t tiles(int64_t extent) { return ceilDiv(extent, kBlockTile); }
+  static int64_t tiles(int64_t extent) { return llvm::divideCeilSigned(extent, kBlockTile); }
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
@@ -454,7 +453,7 @@ struct KernelWriter {
   /// per output, neighbouring threads on neighbouring outputs of the output buffer.
   void writeSplitSums(Value workspace) {
     int64_t outputs = batches * rows * cols;
-    auto launch = gpu::LaunchOp::create(b, loc, index(ceilDiv(outputs, kSumThreads)), index(1), index(1),
+    auto launch = gpu::LaunchOp::create(b, loc, index(llvm::divideCeilSigned(outputs, kSumThreads)), index(1), index(1),
                                         index(kSumThreads), index(1), index(1));
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
@@ -507,7 +506,7 @@ struct KilnGPUTensorCoreMatmuls : kiln::impl::KilnGPUTensorCoreMatmulsBase<KilnG
       Value outRoot = rootOf(op.getDpsInitOperand(0)->get());
       if (llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) { return rootOf(in->get()) == outRoot; }))
         loops = std::nullopt;
-      if (loops && ((loops->extent(loops->m) + kBlockTile - 1) / kBlockTile > kMaxGridYZ ||
+      if (loops && (KernelWriter::tiles(loops->extent(loops->m)) > kMaxGridYZ ||
                     loops->extent(loops->batch) > kMaxGridYZ))
         loops = std::nullopt;
       if (!loops) {
