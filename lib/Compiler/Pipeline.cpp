@@ -186,6 +186,7 @@ void kiln::buildNVVMPipeline(OpPassManager &pm, const CompilerOptions &options) 
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createKilnApproximateMath());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertNVGPUToNVVMPass()); // the tensor-core kernel's cp.async
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.useBarePtrCallConv = true; // one pointer per buffer: kernels stay within the parameter limit
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps(nvvm));

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -247,6 +248,56 @@ struct LaunchEmulator {
       if (arg)
         op->getResult(0).replaceAllUsesWith(arg);
     });
+  }
+
+  /// cp.async copies (nvgpu.device_async_copy) as loads and stores where they are
+  /// issued, and their commits and waits gone: a copy lands at once. A stage
+  /// overwritten while other threads still read it (a missing barrier) shows; a read
+  /// before the thread's own wait_group does not.
+  LogicalResult copyAtOnce() {
+    SmallVector<Operation *> ops;
+    launch.getBody().walk([&](Operation *op) {
+      if (isa<nvgpu::DeviceAsyncCopyOp, NVVM::CpAsyncCommitGroupOp, NVVM::CpAsyncWaitGroupOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op);
+      if (!copy) {
+        op->erase();
+        continue;
+      }
+      if (!copy.getAsyncToken().use_empty())
+        return copy.emitError("kiln-gpu-launches-on-cpu: a cp.async whose token is used (nvgpu groups) "
+                              "does not run on the CPU; commit and wait with nvvm.cp.async ops");
+      OpBuilder at(copy);
+      Location where = copy.getLoc();
+      Type element = copy.getDst().getType().getElementType();
+      for (int64_t e = 0; e < copy.getDstElements().getSExtValue(); ++e) {
+        auto shifted = [&](ValueRange indices) {
+          SmallVector<Value> moved(indices);
+          moved.back() = arith::AddIOp::create(at, where, moved.back(), arith::ConstantIndexOp::create(at, where, e));
+          return moved;
+        };
+        SmallVector<Value> from = shifted(copy.getSrcIndices()), to = shifted(copy.getDstIndices());
+        Value value;
+        if (Value count = copy.getSrcElements()) {
+          // Elements past the source count are zero, and not read.
+          Value read = arith::CmpIOp::create(at, where, arith::CmpIPredicate::ult,
+                                             arith::ConstantIndexOp::create(at, where, e), count);
+          auto load = scf::IfOp::create(at, where, TypeRange{element}, read, /*withElseRegion=*/true);
+          OpBuilder inner = load.getThenBodyBuilder();
+          scf::YieldOp::create(inner, where, memref::LoadOp::create(inner, where, copy.getSrc(), from).getResult());
+          inner = load.getElseBodyBuilder();
+          scf::YieldOp::create(inner, where, arith::ConstantOp::create(inner, where, at.getZeroAttr(element)).getResult());
+          value = load.getResult(0);
+        } else {
+          value = memref::LoadOp::create(at, where, copy.getSrc(), from);
+        }
+        memref::StoreOp::create(at, where, value, copy.getDst(), to);
+      }
+      copy.erase();
+    }
+    return success();
   }
 
   OpBuilder b{launch};
@@ -564,7 +615,7 @@ struct LaunchEmulator {
       return launch.emitError("kiln-gpu-launches-on-cpu: only synchronous launches of one block "
                               "without private memory or clusters run on the CPU");
     useLaunchArguments();
-    if (failed(split(launch.getBody().front(), steps)))
+    if (failed(copyAtOnce()) || failed(split(launch.getBody().front(), steps)))
       return failure();
     zero = index(0);
     one = index(1);

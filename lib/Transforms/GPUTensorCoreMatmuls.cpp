@@ -13,7 +13,9 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUTENSORCOREMATMULS
@@ -28,10 +30,11 @@ using namespace kiln;
 
 // A block of 2x2 warps computes a 64x64 tile of the output; each warp a 32x32 tile as
 // 2x4 mma tiles of 16x8. The block steps through the reduction 16 at a time: its
-// threads copy a 64x16 slice of each operand into shared memory, coalesced, and the
-// warps read their fragments from there, 8 deep per mma.
+// threads copy a 64x16 slice of each operand into shared memory, coalesced, two steps
+// ahead (three stages of slices), and the warps read their fragments from there, 8
+// deep per mma.
 constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, kMmaN = 8, kMmaK = 8;
-constexpr int64_t kStageK = 16;
+constexpr int64_t kStageK = 16, kStages = 3;
 constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
 constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
@@ -172,32 +175,61 @@ struct KernelWriter {
     return all;
   }
 
-  /// Operand `which`'s element at those indices; zero past the end of the reduction.
-  Value element(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
+  /// Where operand `which`'s element at those indices lies, and whether it is there:
+  /// `inside` (null: always) is false past the end of the reduction, where the element
+  /// is zero, and `within` (null: not a padded copy) false in the padding, where the
+  /// element is the padding value.
+  struct Source {
+    Value buffer;
+    SmallVector<Value> indices;
+    Value inside, within;
+  };
+  Source source(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
     OpOperand *operand = op.getDpsInputOperand(which);
-    Value inside = depth % kStageK ? less(k, depth) : Value();
+    Source source;
+    source.inside = depth % kStageK ? less(k, depth) : Value();
     Value at = clamp(k, depth, kStageK);
-    SmallVector<Value> indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
-    Value value;
+    source.indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
+    source.buffer = operand->get();
     if (std::optional<PaddedCopy> &pad = padded[which]) {
       // Inside the window: the source's element; around it: the padding. An index
       // before the window wraps around and fails the unsigned test too.
-      Value within;
-      for (auto [position, offset, size] : llvm::zip_equal(indices, pad->offsets, pad->window.getType().getShape())) {
+      source.buffer = pad->source;
+      for (auto [position, offset, size] :
+           llvm::zip_equal(source.indices, pad->offsets, pad->window.getType().getShape())) {
         position = arith::SubIOp::create(b, loc, position, index(offset));
         Value in = less(position, size);
-        within = within ? arith::AndIOp::create(b, loc, within, in).getResult() : in;
+        source.within = source.within ? arith::AndIOp::create(b, loc, source.within, in).getResult() : in;
         position = arith::SelectOp::create(b, loc, in, position, index(0));
       }
-      value = arith::SelectOp::create(b, loc, within, memref::LoadOp::create(b, loc, pad->source, indices),
-                                      pad->padding);
-    } else {
-      value = memref::LoadOp::create(b, loc, operand->get(), indices);
     }
-    if (!inside)
+    return source;
+  }
+
+  /// Operand `which`'s element at those indices: zero past the end of the reduction.
+  Value element(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
+    Source at = source(which, batch, row, col, k);
+    Value value = memref::LoadOp::create(b, loc, at.buffer, at.indices);
+    if (at.within)
+      value = arith::SelectOp::create(b, loc, at.within, value, padded[which]->padding);
+    if (!at.inside)
       return value;
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    return arith::SelectOp::create(b, loc, inside, value, zero);
+    return arith::SelectOp::create(b, loc, at.inside, value, zero);
+  }
+
+  /// Whether operand `which` can be copied with cp.async: its buffer's last
+  /// dimension is contiguous (the copy's requirement), and what it reads as missing
+  /// (past the reduction, a zero padding) is zero, which cp.async fills in.
+  bool copiedAsync(unsigned which) {
+    std::optional<PaddedCopy> &pad = padded[which];
+    Value buffer = pad ? pad->source : op.getDpsInputOperand(which)->get();
+    auto type = cast<MemRefType>(buffer.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (type.getRank() == 0 || failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1)
+      return false;
+    return !pad || matchPattern(pad->padding, m_AnyZeroFloat());
   }
 
   /// `x` rounded to TF32 (10 mantissa bits, to nearest), as bits.
@@ -230,17 +262,18 @@ struct KernelWriter {
     return last.isFunctionOfDim(loops.k.back()) && !last.isFunctionOfDim(inner);
   }
 
-  /// The shared-memory slice of operand `which`: 64 rows (or columns) by 16 along the
-  /// reduction, k-minor or k-major as it is staged.
+  /// The shared-memory slices of operand `which`, one per stage: 64 rows (or
+  /// columns) by 16 along the reduction, k-minor or k-major as it is staged.
   MemRefType sliceType(unsigned which) {
     auto space = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
-    SmallVector<int64_t> shape = stagedAlongK(which) ? SmallVector<int64_t>{kBlockTile, kStageK + kPadKMinor}
-                                                     : SmallVector<int64_t>{kStageK, kBlockTile + kPadKMajor};
+    SmallVector<int64_t> shape = stagedAlongK(which)
+                                     ? SmallVector<int64_t>{kStages, kBlockTile, kStageK + kPadKMinor}
+                                     : SmallVector<int64_t>{kStages, kStageK, kBlockTile + kPadKMajor};
     return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(), space);
   }
-  /// Where element (`mn`, `k`) of the slice lies in `slice`.
-  SmallVector<Value> sliceAt(unsigned which, Value mn, Value k) {
-    return stagedAlongK(which) ? SmallVector<Value>{mn, k} : SmallVector<Value>{k, mn};
+  /// Where element (`mn`, `k`) of the slice of `stage` lies in `slices`.
+  SmallVector<Value> sliceAt(unsigned which, Value stage, Value mn, Value k) {
+    return stagedAlongK(which) ? SmallVector<Value>{stage, mn, k} : SmallVector<Value>{stage, k, mn};
   }
 
   /// Thread `tid`'s `j`th element of a slice: (row or column, depth) within it.
@@ -250,31 +283,36 @@ struct KernelWriter {
     return {rem(tid, kBlockTile), add(div(tid, kBlockTile), j * (kThreads / kBlockTile))};
   }
 
-  /// This thread's elements of both operands' slices at depth `k0`, from global
-  /// memory; a row or column past the end is clamped (its outputs are never stored).
-  SmallVector<Value> loadStage(ArrayRef<Value> batch, Value rowTile, Value colTile, Value tid, Value k0) {
-    SmallVector<Value> values;
+  /// Starts copying this thread's elements of both operands' slices at depth `k0`
+  /// into the slices of `stage`, with cp.async (a copy that lands while the thread
+  /// goes on; cp.async.wait_group waits for it); a row or column past the end is
+  /// clamped (its outputs are never stored). An operand cp.async cannot copy is
+  /// loaded and stored at once.
+  void copyStage(ArrayRef<Value> batch, Value rowTile, Value colTile, Value tid, Value k0, ArrayRef<Value> slices,
+                 Value stage) {
     for (unsigned which : {0u, 1u})
       for (int64_t j = 0; j < kStaged; ++j) {
-        auto [mn, k] = stagedAt(which, tid, j);
-        k = add(k0, k);
-        if (which == 0)
-          values.push_back(element(0, batch, clamp(add(rowTile, mn), rows, kBlockTile), Value(), k));
-        else
-          values.push_back(element(1, batch, Value(), clamp(add(colTile, mn), cols, kBlockTile), k));
+        auto [mn, kInSlice] = stagedAt(which, tid, j);
+        Value k = add(k0, kInSlice);
+        Value row = which == 0 ? clamp(add(rowTile, mn), rows, kBlockTile) : Value();
+        Value col = which == 1 ? clamp(add(colTile, mn), cols, kBlockTile) : Value();
+        SmallVector<Value> to = sliceAt(which, stage, mn, kInSlice);
+        if (!copiedAsync(which)) {
+          memref::StoreOp::create(b, loc, element(which, batch, row, col, k), slices[which], to);
+          continue;
+        }
+        Source from = source(which, batch, row, col, k);
+        Value there = from.inside && from.within ? arith::AndIOp::create(b, loc, from.inside, from.within)
+                                                 : (from.inside ? from.inside : from.within);
+        Value count = there ? arith::SelectOp::create(b, loc, there, index(1), index(0)).getResult() : Value();
+        nvgpu::DeviceAsyncCopyOp::create(b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), slices[which], to,
+                                         from.buffer, from.indices, b.getIndexAttr(1), count,
+                                         /*bypassL1=*/nullptr);
       }
-    return values;
   }
-  void storeStage(ValueRange values, ArrayRef<Value> slices, Value tid) {
-    for (unsigned which : {0u, 1u})
-      for (int64_t j = 0; j < kStaged; ++j) {
-        auto [mn, k] = stagedAt(which, tid, j);
-        memref::StoreOp::create(b, loc, values[which * kStaged + j], slices[which], sliceAt(which, mn, k));
-      }
-  }
-  /// Operand `which`'s element at row or column `mn` and depth `k` of its slice.
-  Value sliceElement(unsigned which, ArrayRef<Value> slices, Value mn, Value k) {
-    return memref::LoadOp::create(b, loc, slices[which], sliceAt(which, mn, k));
+  /// Operand `which`'s element at row or column `mn` and depth `k` of the slice of `stage`.
+  Value sliceElement(unsigned which, ArrayRef<Value> slices, Value stage, Value mn, Value k) {
+    return memref::LoadOp::create(b, loc, slices[which], sliceAt(which, stage, mn, k));
   }
 
   /// One step of 8 along the reduction, from depth `k` of the slices, for this
@@ -283,18 +321,18 @@ struct KernelWriter {
   /// (t, g), (t + 4, g) of each 8x8 tile, and accumulators (g, 2t), (g, 2t + 1),
   /// (g + 8, 2t), (g + 8, 2t + 1). `warpRow` and `warpCol` are the warp's tile within
   /// the block's.
-  SmallVector<Value> mmaStep(ArrayRef<Value> slices, Value warpRow, Value warpCol, Value g, Value t, Value k,
+  SmallVector<Value> mmaStep(ArrayRef<Value> slices, Value stage, Value warpRow, Value warpCol, Value g, Value t, Value k,
                              ValueRange acc) {
     SmallVector<std::pair<Value, Value>> a(kWarpRowTiles * 4), bt(kWarpColTiles * 2);
     for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
       for (int64_t reg = 0; reg < 4; ++reg) {
         Value row = add(add(warpRow, mi * kMmaM + (reg % 2) * 8), g);
-        a[mi * 4 + reg] = split(sliceElement(0, slices, row, add(add(k, t), (reg / 2) * 4)));
+        a[mi * 4 + reg] = split(sliceElement(0, slices, stage, row, add(add(k, t), (reg / 2) * 4)));
       }
     for (int64_t ni = 0; ni < kWarpColTiles; ++ni)
       for (int64_t reg = 0; reg < 2; ++reg) {
         Value col = add(add(warpCol, ni * kMmaN), g);
-        bt[ni * 2 + reg] = split(sliceElement(1, slices, col, add(add(k, t), reg * 4)));
+        bt[ni * 2 + reg] = split(sliceElement(1, slices, stage, col, add(add(k, t), reg * 4)));
       }
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
@@ -394,34 +432,39 @@ struct KernelWriter {
     }
     SmallVector<Value> batch = delinearize(b, loc, batchIndex, batchSizes);
 
-    // Each step stores the slices loaded during the one before, then loads the next
-    // ones while its warps multiply: the loads' latency hides behind the mma.syncs.
+    // A pipeline of three stages: while the warps multiply the slices of step i,
+    // the copies for steps i + 1 and i + 2 are in flight. One barrier a step both
+    // publishes step i's slices (each thread waited for its own copies at the end of
+    // step i - 1) and ends step i - 1's reads of the stage that step i + 2 overwrites.
+    auto ifBefore = [&](Value k, Value end, llvm::function_ref<void()> body) {
+      auto guard = scf::IfOp::create(b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, end),
+                                     /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard restore(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      body();
+    };
+    copyStage(batch, rowTile, colTile, tid, kStart, slices, index(0));
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    Value secondK = add(kStart, kStageK);
+    ifBefore(secondK, kEnd, [&] { copyStage(batch, rowTile, colTile, tid, secondK, slices, index(1)); });
+    NVVM::CpAsyncCommitGroupOp::create(b, loc); // empty past the end: one group per step all the same
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    SmallVector<Value> carried(kAccumulators, zero);
-    llvm::append_range(carried, loadStage(batch, rowTile, colTile, tid, kStart));
-    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), carried);
+    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), SmallVector<Value>(kAccumulators, zero));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(steps.getBody());
       Value k0 = steps.getInductionVar();
-      ValueRange acc = steps.getRegionIterArgs().take_front(kAccumulators);
-      ValueRange staged = steps.getRegionIterArgs().drop_front(kAccumulators);
-      gpu::BarrierOp::create(b, loc); // every warp is done with the previous slices
-      storeStage(staged, slices, tid);
+      Value step = div(arith::SubIOp::create(b, loc, k0, kStart), kStageK);
+      Value stage = rem(step, kStages), ahead = rem(add(step, 2), kStages);
       gpu::BarrierOp::create(b, loc);
-      Value nextK = add(k0, kStageK);
-      auto prefetch = scf::IfOp::create(b, loc, TypeRange(staged),
-                                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, nextK, kEnd),
-                                        /*withElseRegion=*/true);
-      b.setInsertionPointToStart(prefetch.thenBlock());
-      scf::YieldOp::create(b, loc, loadStage(batch, rowTile, colTile, tid, nextK));
-      b.setInsertionPointToStart(prefetch.elseBlock());
-      scf::YieldOp::create(b, loc, staged);
-      b.setInsertionPointAfter(prefetch);
-      SmallVector<Value> next(acc);
+      Value aheadK = add(k0, 2 * kStageK);
+      ifBefore(aheadK, kEnd, [&] { copyStage(batch, rowTile, colTile, tid, aheadK, slices, ahead); });
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      SmallVector<Value> next(steps.getRegionIterArgs());
       for (int64_t k = 0; k < kStageK; k += kMmaK)
-        next = mmaStep(slices, warpRow, warpCol, g, t, index(k), next);
-      llvm::append_range(next, prefetch.getResults());
+        next = mmaStep(slices, stage, warpRow, warpCol, g, t, index(k), next);
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 1); // step i + 1's copies have landed
       scf::YieldOp::create(b, loc, next);
     }
 

@@ -192,3 +192,70 @@ func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
   }
   return
 }
+
+// -----
+
+// cp.async: each thread copies one element into shared memory, and nothing past the
+// first 5 elements of the row (a zero count); after the barrier each reads its
+// neighbour's. A copy lands at once, as a load and a store where it is issued (the
+// load only for a nonzero count; the slot gets zero otherwise); the commit and the
+// wait go.
+// CHECK-LABEL: func @async_copy
+// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<8xf32>
+// CHECK: scf.for
+// CHECK: scf.for %[[I:.+]] = %c0 to %c8
+// CHECK: %[[T:.+]] = arith.select
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[T]], %c5
+// CHECK-NEXT: %[[COUNT:.+]] = arith.select %[[IN]], %c1, %c0
+// CHECK-NEXT: %[[READ:.+]] = arith.cmpi ugt, %[[COUNT]], %c0
+// CHECK-NEXT: %[[V:.+]] = scf.if %[[READ]] -> (f32) {
+// CHECK-NEXT: %[[L:.+]] = memref.load %arg0[%{{.+}}, %[[T]]]
+// CHECK-NEXT: scf.yield %[[L]]
+// CHECK-NEXT: } else {
+// CHECK-NEXT: scf.yield %cst
+// CHECK: memref.store %[[V]], %[[SHARED]][%[[T]]]
+// CHECK-NOT: nvgpu.
+// CHECK-NOT: nvvm.
+// CHECK: scf.for
+// CHECK: memref.load %[[SHARED]]
+func.func @async_copy(%x: memref<2x8xf32>, %y: memref<2x8xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c5 = arith.constant 5 : index
+  %c8 = arith.constant 8 : index
+  %c0 = arith.constant 0 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c8, %tyy = %c1, %tzz = %c1)
+             workgroup(%s : memref<8xf32, #gpu.address_space<workgroup>>) {
+    %in = arith.cmpi ult, %t, %c5 : index
+    %count = arith.select %in, %c1, %c0 : index
+    %token = nvgpu.device_async_copy %x[%b, %t], %s[%t], 1, %count : memref<2x8xf32> to memref<8xf32, #gpu.address_space<workgroup>>
+    nvvm.cp.async.commit.group
+    nvvm.cp.async.wait.group 0
+    gpu.barrier
+    %n = arith.addi %t, %c1 : index
+    %wrapped = arith.remui %n, %c8 : index
+    %v = memref.load %s[%wrapped] : memref<8xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %y[%b, %t] : memref<2x8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Groups through nvgpu tokens are not emulated: the kernels commit and wait with the
+// NVVM ops, which say what PTX does.
+func.func @async_token(%x: memref<8xf32>) {
+  %c1 = arith.constant 1 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c1, %tyy = %c1, %tzz = %c1)
+             workgroup(%s : memref<8xf32, #gpu.address_space<workgroup>>) {
+    // expected-error @+1 {{kiln-gpu-launches-on-cpu: a cp.async whose token is used (nvgpu groups) does not run on the CPU; commit and wait with nvvm.cp.async ops}}
+    %token = nvgpu.device_async_copy %x[%t], %s[%t], 1 : memref<8xf32> to memref<8xf32, #gpu.address_space<workgroup>>
+    %group = nvgpu.device_async_create_group %token
+    nvgpu.device_async_wait %group
+    gpu.terminator
+  }
+  return
+}

@@ -12,37 +12,52 @@
 // 2x2 blocks of 128 threads for the 64x64 tiles; 32 accumulators per thread. The
 // block steps through the 36 inputs 16 at a time: x's 64x16 slice goes to shared
 // memory k-minor (x's rows are contiguous along k; 16 + 4 floats per row), w's
-// k-major (16 rows of 64 + 8), each thread storing 8 elements of each between two
-// barriers; the first slices are loaded before the loop and each step loads the next
-// ones (if any) before its mma.syncs. 36 is not a multiple of 16: loads past it read
-// zeros. Each step is two of 8, each of the warp's 2x4 tiles taking three TF32
-// mma.sync (lo*hi, hi*lo, hi*hi) on fragments read from the slices. The bias starts
-// each output, the ReLU finishes it, and outputs past the 100x72 edge are not
-// stored. The product's buffer, which only the three generics touched, is never
-// written.
+// k-major (16 rows of 64 + 8), each thread copying 8 elements of each with cp.async,
+// in three stages: the first two before the loop (each a group, then a wait for the
+// first), and each step, after its one barrier, the slices two steps ahead (if any)
+// into the stage step - 1 used, then a wait for the next step's. 36 is not a
+// multiple of 16: a copy past it reads nothing and leaves a zero. Each step is two of
+// 8, each of the warp's 2x4 tiles taking three TF32 mma.sync (lo*hi, hi*lo, hi*hi)
+// on fragments read from the step's stage. The bias starts each output, the ReLU
+// finishes it, and outputs past the 100x72 edge are not stored. The product's
+// buffer, which only the three generics touched, is never written.
 // CHECK-LABEL: func @dense_relu
-// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<64x20xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<16x72xf32, #gpu.address_space<workgroup>>)
-// CHECK: arith.cmpi ult, %{{.+}}, %c36
-// CHECK-COUNT-8: memref.load %arg0[
-// CHECK-COUNT-8: memref.load %arg1[
-// CHECK: %[[ACC:.+]]:48 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<3x16x72xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %{{.+}}, %c36
+// CHECK: %[[COUNT:.+]] = arith.select %[[IN]], %c1, %c0
+// CHECK: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0, %{{.+}}, %{{.+}}], 1, %[[COUNT]]
+// CHECK-COUNT-7: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0,
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c0,
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK: scf.if
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c1,
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c1,
+// CHECK: }
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
+// CHECK-NEXT: %[[FROM:.+]] = arith.subi %[[K]], %c0
+// CHECK-NEXT: %[[STEP:.+]] = arith.divui %[[FROM]], %c16
+// CHECK: %[[STAGE:.+]] = arith.remui %[[STEP]], %c3
+// CHECK: %[[TWO:.+]] = arith.addi %[[STEP]], %c2
+// CHECK: %[[AHEAD:.+]] = arith.remui %[[TWO]], %c3
 // CHECK-NEXT: gpu.barrier
-// CHECK-COUNT-8: memref.store %{{.+}}, %[[XS]][
-// CHECK-COUNT-8: memref.store %{{.+}}, %[[WS]][
-// CHECK-NEXT: gpu.barrier
-// CHECK-NEXT: %[[NEXT:.+]] = arith.addi %[[K]], %c16
-// CHECK-NEXT: %[[MORE:.+]] = arith.cmpi ult, %[[NEXT]], %c36
+// CHECK-NEXT: %[[AHEADK:.+]] = arith.addi %[[K]], %c32
+// CHECK-NEXT: %[[MORE:.+]] = arith.cmpi ult, %[[AHEADK]], %c36
 // CHECK-NEXT: scf.if %[[MORE]]
-// CHECK-COUNT-8: memref.load %arg0[
-// CHECK-COUNT-8: memref.load %arg1[
-// CHECK: } else {
-// CHECK: memref.load %[[XS]]
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%[[AHEAD]],
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%[[AHEAD]],
+// CHECK: }
+// CHECK-NEXT: nvvm.cp.async.commit.group
+// CHECK-NOT: gpu.barrier
+// CHECK: memref.load %[[XS]][%[[STAGE]],
 // CHECK: arith.andi %{{.+}}, %c-8192_i32
-// CHECK: memref.load %[[WS]]
+// CHECK: memref.load %[[WS]][%[[STAGE]],
 // CHECK-COUNT-24: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
 // CHECK: memref.load %[[XS]]
 // CHECK-COUNT-24: nvvm.mma.sync
-// CHECK: scf.yield
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: scf.yield
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.if
 // CHECK: %[[B:.+]] = memref.load %arg2[%{{.+}}] : memref<72xf32>
@@ -85,8 +100,8 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 // EMU-DAG: memref.alloca() : memref<128x8x4xi32>
 // EMU-DAG: memref.alloca() : memref<128x8x2xi32>
 // EMU-DAG: memref.alloca() : memref<128x8x4xf32>
-// EMU-DAG: memref.alloca() : memref<64x20xf32>
-// EMU-DAG: memref.alloca() : memref<16x72xf32>
+// EMU-DAG: memref.alloca() : memref<3x64x20xf32>
+// EMU-DAG: memref.alloca() : memref<3x16x72xf32>
 // EMU-NOT: nvvm.
 // EMU-NOT: gpu.
 // EMU: return
@@ -102,9 +117,9 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 #sa = affine_map<(h, i, j, d) -> (h, i, j)>
 // CHECK-LABEL: func @scores
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c12)
-// CHECK-SAME: workgroup(%{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: arith.minui
-// CHECK: memref.load %arg1[{{.+}}] : memref<12x128x64xf32>
+// CHECK: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[{{.+}}], 1 : memref<12x128x64xf32>
 // CHECK: scf.for %{{.+}} = %c0 to %c64 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: scf.yield
@@ -198,8 +213,8 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // A padded 3x3 convolution, an implicit GEMM: rows are the image's 7x7 pixels, columns
 // its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
 // fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
-// through a bounds test that yields the fill's zero around it, and the scratch buffer,
-// its fill and copy are gone. The input's slice is staged along the pixels (its last
+// through a bounds test: around it, the copy reads nothing and leaves the fill's zero.
+// The scratch buffer, its fill and copy are gone. The input's slice is staged along the pixels (its last
 // dimension moves with them), k-major; the filters' along the depth, k-minor.
 #x = affine_map<(n, f, p, q, c, r, s) -> (n, c, p + r, q + s)>
 #w = affine_map<(n, f, p, q, c, r, s) -> (f, c, r, s)>
@@ -208,11 +223,11 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // CHECK-LABEL: func @padded_conv
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1)
-// CHECK-SAME: workgroup(%{{.+}} : memref<16x72xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<64x20xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<3x16x72xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[H:.+]] = arith.subi %{{.+}}, %c1 : index
 // CHECK: arith.cmpi ult, %[[H]], %c7 : index
-// CHECK: %[[IN:.+]] = memref.load %arg0[{{.+}}] : memref<1x8x7x7xf32>
-// CHECK: arith.select %{{.+}}, %[[IN]], %cst : f32
+// CHECK: %[[IN:.+]] = arith.select %{{.+}}, %c1, %c0 : index
+// CHECK: nvgpu.device_async_copy %arg0[{{.+}}], %{{.+}}[{{.+}}], 1, %[[IN]] : memref<1x8x7x7xf32>
 // CHECK: scf.for %{{.+}} = %c0 to %c72 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.terminator
@@ -303,5 +318,35 @@ func.func @long_reduction(%x: memref<16x1024xf32>, %w: memref<1024x40xf32>, %bia
     linalg.yield %r : f32
   }
   memref.dealloc %t : memref<16x40xf32>
+  return
+}
+
+// -----
+
+// cp.async needs the source's last dimension contiguous: a left operand stored
+// column-major (a transposed view) is loaded and stored into its stage instead, at
+// the same place in the pipeline; the right operand is still copied with cp.async.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func @strided_lhs
+// CHECK: gpu.launch
+// CHECK-COUNT-8: memref.store %{{.+}}, %{{.+}}[%c0, %{{.+}}, %{{.+}}] : memref<3x64x20xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[%c0, {{.+}}], 1 : memref<64x64xf32>
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: memref.load %arg0[{{.+}}] : memref<64x64xf32, strided<[1, 64]>>
+// CHECK-COUNT-8: nvgpu.device_async_copy %arg1
+// CHECK: nvvm.cp.async.commit.group
+func.func @strided_lhs(%x: memref<64x64xf32, strided<[1, 64]>>, %w: memref<64x64xf32>, %y: memref<64x64xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<64x64xf32, strided<[1, 64]>>, memref<64x64xf32>) outs(%y : memref<64x64xf32>) attrs = {kiln.gpu_kernel = "tensor_core"} {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %m = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
   return
 }

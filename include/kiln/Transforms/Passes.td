@@ -420,12 +420,15 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     runs row-major. It becomes a `gpu.launch`: a block of 2x2 warps per 64x64 output
     tile and batch element, each warp 2x4 `mma.sync.m16n8k8` tiles on TF32. The block
     steps through the reduction 16 at a time: its threads copy a 64x16 slice of each
-    operand into shared memory, neighbouring threads reading neighbouring elements
-    (along the reduction where the operand's last dimension follows it, else along
-    its rows or columns), between two barriers; the warps read their fragments from
-    there, through row padding that spreads each read over the 32 banks. Each step
-    loads the next slices into registers before its mma.syncs, hiding the loads'
-    latency behind them. Each operand is split into a TF32 high part and the TF32 of the rest,
+    operand into shared memory with `cp.async` (`nvgpu.device_async_copy`),
+    neighbouring threads reading neighbouring elements (along the reduction where the
+    operand's last dimension follows it, else along its rows or columns), and the
+    warps read their fragments from there, through row padding that spreads each read
+    over the 32 banks. The slices have three stages: the copies for the next two steps
+    are in flight while the warps multiply, and one barrier a step publishes the
+    step's slices and ends the reads of the stage the next copies overwrite. An
+    operand whose last dimension is strided, or padded with a value other than zero,
+    is loaded and stored instead of copied. Each operand is split into a TF32 high part and the TF32 of the rest,
     and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
     the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
@@ -446,15 +449,16 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
         ins(%x, %w : memref<128x768xf32>, memref<768x768xf32>) outs(%y : memref<128x768xf32>)
     // becomes
     gpu.launch blocks(12, 2, 1) threads(128, 1, 1)
-               workgroup(%xs : memref<64x20xf32, #gpu.address_space<workgroup>>,
-                         %ws : memref<16x72xf32, #gpu.address_space<workgroup>>) {
-      %first:16 = ... // this thread's 8 elements of each slice at depth 0
+               workgroup(%xs : memref<3x64x20xf32, #gpu.address_space<workgroup>>,
+                         %ws : memref<3x16x72xf32, #gpu.address_space<workgroup>>) {
+      nvgpu.device_async_copy ... // this thread's 8 elements of each slice at depth 0, 16
+      nvvm.cp.async.wait.group 1
       %acc:48 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
         gpu.barrier
-        memref.store ..., %xs[...]  // 8 of each slice
-        gpu.barrier
-        %next:16 = scf.if (%k + 16 < 768) { ... loads at depth %k + 16 ... }
+        scf.if (%k + 32 < 768) { nvgpu.device_async_copy ... into stage (%k / 16 + 2) % 3 }
+        nvvm.cp.async.commit.group
         ... nvvm.mma.sync A[...] B[...] C[...] {multiplicandAPtxType = #nvvm.mma_type<tf32>, ...}
+        nvvm.cp.async.wait.group 1
       }
       memref.store ... // the epilogue on each accumulator
     }
@@ -462,7 +466,7 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect", "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::FuncOp"> {
@@ -557,7 +561,11 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     on TF32, the tensor-core kernel's) ends a phase too: each lane leaves its A, B and
     C fragment registers in arrays, and after the phase each warp's product is
     computed from them, as PTX lays the fragments out over the lanes, into the
-    per-thread arrays its `llvm.extractvalue`s read. An all_reduce's operand goes
+    per-thread arrays its `llvm.extractvalue`s read. A `cp.async` copy
+    (`nvgpu.device_async_copy`, zero-filled past its source count) is a load and a
+    store where it is issued, its commits and waits gone: a copy into shared memory
+    that other threads still read without a barrier between shows, a read before
+    the thread's own wait does not. An all_reduce's operand goes
     into a per-thread array, combined in thread order after its phase; the result is
     the same for all threads of the block. A value a later phase reads is computed
     again there when its op has no memory effects, else kept per thread in an array.
