@@ -451,8 +451,11 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     gpu.launch blocks(12, 2, 1) threads(128, 1, 1)
                workgroup(%xs : memref<3x64x20xf32, #gpu.address_space<workgroup>>,
                          %ws : memref<3x16x72xf32, #gpu.address_space<workgroup>>) {
-      nvgpu.device_async_copy ... // this thread's 8 elements of each slice at depth 0, 16
-      nvvm.cp.async.wait.group 1
+      nvgpu.device_async_copy ... // this thread's 8 elements of each slice at depth 0
+      nvvm.cp.async.commit.group
+      nvgpu.device_async_copy ... // and at depth 16, into stage 1
+      nvvm.cp.async.commit.group
+      nvvm.cp.async.wait.group 1  // the first group has landed
       %acc:48 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
         gpu.barrier
         scf.if (%k + 32 < 768) { nvgpu.device_async_copy ... into stage (%k / 16 + 2) % 3 }
