@@ -272,26 +272,44 @@ struct LaunchEmulator {
       OpBuilder at(copy);
       Location where = copy.getLoc();
       Type element = copy.getDst().getType().getElementType();
+      // A run may cross the source's inner dimensions where they nest (a filter's
+      // window): its elements are read through a flat view, at the first one's
+      // offset and on.
+      auto source = cast<MemRefType>(copy.getSrc().getType());
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (failed(source.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset) ||
+          llvm::any_of(strides, ShapedType::isDynamic) || !source.hasStaticShape())
+        return copy.emitError("kiln-gpu-launches-on-cpu: a cp.async from a buffer of dynamic shape or layout "
+                              "does not run on the CPU");
+      int64_t span = 1;
+      for (auto [size, stride] : llvm::zip_equal(source.getShape(), strides))
+        span += (size - 1) * stride;
+      auto flatType = MemRefType::get({span}, element, StridedLayoutAttr::get(at.getContext(), offset, {1}));
+      Value flat = memref::ReinterpretCastOp::create(at, where, flatType, copy.getSrc(), offset, ArrayRef<int64_t>{span},
+                                                     ArrayRef<int64_t>{1});
+      Value first = arith::ConstantIndexOp::create(at, where, 0);
+      for (auto [index, stride] : llvm::zip_equal(copy.getSrcIndices(), strides))
+        first = arith::AddIOp::create(at, where, first,
+                                      arith::MulIOp::create(at, where, index,
+                                                            arith::ConstantIndexOp::create(at, where, stride)));
       for (int64_t e = 0; e < copy.getDstElements().getSExtValue(); ++e) {
-        auto shifted = [&](ValueRange indices) {
-          SmallVector<Value> moved(indices);
-          moved.back() = arith::AddIOp::create(at, where, moved.back(), arith::ConstantIndexOp::create(at, where, e));
-          return moved;
-        };
-        SmallVector<Value> from = shifted(copy.getSrcIndices()), to = shifted(copy.getDstIndices());
+        Value step = arith::ConstantIndexOp::create(at, where, e);
+        Value from = arith::AddIOp::create(at, where, first, step);
+        SmallVector<Value> to(copy.getDstIndices());
+        to.back() = arith::AddIOp::create(at, where, to.back(), step);
         Value value;
         if (Value count = copy.getSrcElements()) {
           // Elements past the source count are zero, and not read.
-          Value read = arith::CmpIOp::create(at, where, arith::CmpIPredicate::ult,
-                                             arith::ConstantIndexOp::create(at, where, e), count);
+          Value read = arith::CmpIOp::create(at, where, arith::CmpIPredicate::ult, step, count);
           auto load = scf::IfOp::create(at, where, TypeRange{element}, read, /*withElseRegion=*/true);
           OpBuilder inner = load.getThenBodyBuilder();
-          scf::YieldOp::create(inner, where, memref::LoadOp::create(inner, where, copy.getSrc(), from).getResult());
+          scf::YieldOp::create(inner, where, memref::LoadOp::create(inner, where, flat, from).getResult());
           inner = load.getElseBodyBuilder();
           scf::YieldOp::create(inner, where, arith::ConstantOp::create(inner, where, at.getZeroAttr(element)).getResult());
           value = load.getResult(0);
         } else {
-          value = memref::LoadOp::create(at, where, copy.getSrc(), from);
+          value = memref::LoadOp::create(at, where, flat, from);
         }
         memref::StoreOp::create(at, where, value, copy.getDst(), to);
       }

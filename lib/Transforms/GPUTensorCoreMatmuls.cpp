@@ -16,6 +16,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNGPUTENSORCOREMATMULS
@@ -43,6 +44,9 @@ constexpr int64_t kStaged = kBlockTile * kStageK / kThreads;          // per thr
 // a 64x16 slice stored k-minor has rows of 16 + 4 floats, one stored k-major rows of
 // 64 + 8.
 constexpr int64_t kPadKMinor = 4, kPadKMajor = 8;
+// A cp.async copies 4 floats (16 bytes) where the operand allows; the padded rows
+// (80 and 288 bytes) and the slices keep such runs 16-byte aligned in shared memory.
+constexpr int64_t kVectorRun = 4;
 // The grid's y (row tiles) and z (batch) extents are limited to 65535 blocks.
 constexpr int64_t kMaxGridYZ = 65535;
 // Fewer than 64 blocks leave most of a GPU's 108 to 132 multiprocessors idle. A
@@ -154,10 +158,11 @@ struct KernelWriter {
   Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, loc, x, index(y)); }
   Value less(Value x, int64_t y) { return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, index(y)); }
 
-  /// `i` kept inside [0, extent) where the tiles overrun it: the element loaded there
-  /// only feeds outputs that are never stored.
-  Value clamp(Value i, int64_t extent, int64_t tile) {
-    return extent % tile ? arith::MinUIOp::create(b, loc, i, index(extent - 1)).getResult() : i;
+  /// `i`, the first of a run of `run` elements, kept inside [0, extent) where the
+  /// tiles overrun it: the elements loaded there only feed outputs that are never
+  /// stored.
+  Value clamp(Value i, int64_t extent, int64_t tile, int64_t run = 1) {
+    return extent % tile ? arith::MinUIOp::create(b, loc, i, index(extent - run)).getResult() : i;
   }
 
   /// The generic's loop indices at GEMM row `row`, column `col` and depth `k` (each
@@ -184,11 +189,11 @@ struct KernelWriter {
     SmallVector<Value> indices;
     Value inside, within;
   };
-  Source source(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k) {
+  Source source(unsigned which, ArrayRef<Value> batch, Value row, Value col, Value k, int64_t kRun = 1) {
     OpOperand *operand = op.getDpsInputOperand(which);
     Source source;
     source.inside = depth % kStageK ? less(k, depth) : Value();
-    Value at = clamp(k, depth, kStageK);
+    Value at = clamp(k, depth, kStageK, kRun);
     source.indices = indicesAt(b, loc, op.getMatchingIndexingMap(operand), ivs(batch, row, col, at));
     source.buffer = operand->get();
     if (std::optional<PaddedCopy> &pad = padded[which]) {
@@ -276,11 +281,65 @@ struct KernelWriter {
     return stagedAlongK(which) ? SmallVector<Value>{stage, mn, k} : SmallVector<Value>{stage, k, mn};
   }
 
-  /// Thread `tid`'s `j`th element of a slice: (row or column, depth) within it.
-  std::pair<Value, Value> stagedAt(unsigned which, Value tid, int64_t j) {
-    if (stagedAlongK(which))
-      return {add(div(tid, kStageK), j * (kThreads / kStageK)), rem(tid, kStageK)};
-    return {rem(tid, kBlockTile), add(div(tid, kBlockTile), j * (kThreads / kBlockTile))};
+  /// How many neighbouring elements of operand `which` one cp.async copies: 4 (16
+  /// bytes) where they are always contiguous and 16-byte aligned, else 1. A copy
+  /// runs along a group of loops (the reduction k-minor, else the rows or columns),
+  /// innermost fastest; the innermost loops whose buffer dimensions nest exactly (a
+  /// loop indexing a dimension alone, of stride the extent of those inside it: a
+  /// filter's channels and window, a 1x1 convolution's pixels) are contiguous, and
+  /// must span a multiple of 4 (so runs of 4 stay within them and fall wholly in or
+  /// out of the tiles' and the reduction's ends). Every other dimension's stride and
+  /// the offset must be multiples of 4 (the base is aligned: every buffer on the
+  /// device is). Loops of extent 1 index nothing.
+  int64_t copyRun(unsigned which) {
+    if (!copiedAsync(which) || padded[which])
+      return 1;
+    MLIRContext *ctx = op.getContext();
+    OpOperand *operand = op.getDpsInputOperand(which);
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    SmallVector<AffineExpr> zeroed;
+    for (unsigned d = 0; d < map.getNumDims(); ++d)
+      zeroed.push_back(loops.ranges[d] == 1 ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(d, ctx));
+    map = simplifyAffineMap(map.replaceDimsAndSymbols(zeroed, {}, map.getNumDims(), 0));
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(cast<MemRefType>(operand->get().getType()).getStridesAndOffset(strides, offset)) ||
+        ShapedType::isDynamic(offset) || offset % kVectorRun)
+      return 1;
+    ArrayRef<unsigned> group = stagedAlongK(which) ? loops.k : which == 0 ? loops.m : loops.n;
+    int64_t contiguous = 1;
+    llvm::SmallBitVector nested(map.getNumResults());
+    for (unsigned d : llvm::reverse(group)) {
+      if (loops.ranges[d] == 1)
+        continue;
+      AffineExpr loop = getAffineDimExpr(d, ctx);
+      std::optional<unsigned> at = map.getResultPosition(loop);
+      if (!at || strides[*at] != contiguous ||
+          llvm::any_of(llvm::enumerate(map.getResults()),
+                       [&](auto result) { return result.index() != *at && result.value().isFunctionOfDim(d); }))
+        break;
+      nested.set(*at);
+      contiguous *= loops.ranges[d];
+    }
+    if (contiguous % kVectorRun)
+      return 1;
+    for (auto [at, result] : llvm::enumerate(map.getResults()))
+      if (!nested.test(at) && !isa<AffineConstantExpr>(result) &&
+          (ShapedType::isDynamic(strides[at]) || strides[at] % kVectorRun))
+        return 1;
+    return kVectorRun;
+  }
+
+  /// Thread `tid`'s `j`th run of `run` elements of a slice: (row or column, depth)
+  /// of its first within the slice. Neighbouring threads take neighbouring runs along
+  /// the slice's contiguous side.
+  std::pair<Value, Value> stagedAt(unsigned which, Value tid, int64_t j, int64_t run) {
+    if (stagedAlongK(which)) {
+      int64_t perRow = kStageK / run;
+      return {add(div(tid, perRow), j * (kThreads / perRow)), mul(rem(tid, perRow), run)};
+    }
+    int64_t perRow = kBlockTile / run;
+    return {mul(rem(tid, perRow), run), add(div(tid, perRow), j * (kThreads / perRow))};
   }
 
   /// Starts copying this thread's elements of both operands' slices at depth `k0`
@@ -290,25 +349,29 @@ struct KernelWriter {
   /// loaded and stored at once.
   void copyStage(ArrayRef<Value> batch, Value rowTile, Value colTile, Value tid, Value k0, ArrayRef<Value> slices,
                  Value stage) {
-    for (unsigned which : {0u, 1u})
-      for (int64_t j = 0; j < kStaged; ++j) {
-        auto [mn, kInSlice] = stagedAt(which, tid, j);
+    for (unsigned which : {0u, 1u}) {
+      int64_t run = copyRun(which);
+      int64_t kRun = stagedAlongK(which) ? run : 1, mnRun = stagedAlongK(which) ? 1 : run;
+      for (int64_t j = 0; j < kStaged / run; ++j) {
+        auto [mn, kInSlice] = stagedAt(which, tid, j, run);
         Value k = add(k0, kInSlice);
-        Value row = which == 0 ? clamp(add(rowTile, mn), rows, kBlockTile) : Value();
-        Value col = which == 1 ? clamp(add(colTile, mn), cols, kBlockTile) : Value();
+        Value row = which == 0 ? clamp(add(rowTile, mn), rows, kBlockTile, mnRun) : Value();
+        Value col = which == 1 ? clamp(add(colTile, mn), cols, kBlockTile, mnRun) : Value();
         SmallVector<Value> to = sliceAt(which, stage, mn, kInSlice);
         if (!copiedAsync(which)) {
           memref::StoreOp::create(b, loc, element(which, batch, row, col, k), slices[which], to);
           continue;
         }
-        Source from = source(which, batch, row, col, k);
+        Source from = source(which, batch, row, col, k, kRun);
         Value there = from.inside && from.within ? arith::AndIOp::create(b, loc, from.inside, from.within)
                                                  : (from.inside ? from.inside : from.within);
-        Value count = there ? arith::SelectOp::create(b, loc, there, index(1), index(0)).getResult() : Value();
+        Value count = there ? arith::SelectOp::create(b, loc, there, index(run), index(0)).getResult() : Value();
+        // 16-byte copies bypass L1 (.cg), as the tiles are reused from shared memory.
         nvgpu::DeviceAsyncCopyOp::create(b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), slices[which], to,
-                                         from.buffer, from.indices, b.getIndexAttr(1), count,
-                                         /*bypassL1=*/nullptr);
+                                         from.buffer, from.indices, b.getIndexAttr(run), count,
+                                         run == 4 ? b.getUnitAttr() : UnitAttr());
       }
+    }
   }
   /// Operand `which`'s element at row or column `mn` and depth `k` of the slice of `stage`.
   Value sliceElement(unsigned which, ArrayRef<Value> slices, Value stage, Value mn, Value k) {

@@ -2,6 +2,7 @@
 // move into one gpu.module.
 #include "kiln/Transforms/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -45,6 +46,10 @@ struct KilnGatherGPUKernels : kiln::impl::KilnGatherGPUKernelsBase<KilnGatherGPU
     for (gpu::GPUModuleOp kernel : kernels) {
       for (Operation &op : llvm::make_early_inc_range(kernel.getBodyRegion().front())) {
         if (auto func = dyn_cast<gpu::GPUFuncOp>(op)) {
+          // Shared memory 16-byte aligned: the tensor-core kernel's 16-byte cp.async
+          // writes there (outlining drops the attributions' attributes).
+          for (unsigned i = 0; i < func.getNumWorkgroupAttributions(); ++i)
+            func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(16));
           auto oldRef = SymbolRefAttr::get(kernel.getSymNameAttr(),
                                            {FlatSymbolRefAttr::get(func.getNameAttr())});
           renamed[oldRef] = kernel.getSymNameAttr();

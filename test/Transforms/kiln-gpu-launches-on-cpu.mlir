@@ -197,9 +197,9 @@ func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
 
 // cp.async: each thread copies one element into shared memory, and nothing past the
 // first 5 elements of the row (a zero count); after the barrier each reads its
-// neighbour's. A copy lands at once, as a load and a store where it is issued (the
-// load only for a nonzero count; the slot gets zero otherwise); the commit and the
-// wait go.
+// neighbour's. A copy lands at once, as a load (through a flat view of the source)
+// and a store where it is issued (the load only for a nonzero count; the slot gets
+// zero otherwise); the commit and the wait go.
 // CHECK-LABEL: func @async_copy
 // CHECK: %[[SHARED:.+]] = memref.alloca() : memref<8xf32>
 // CHECK: scf.for
@@ -207,9 +207,10 @@ func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
 // CHECK: %[[T:.+]] = arith.select
 // CHECK: %[[IN:.+]] = arith.cmpi ult, %[[T]], %c5
 // CHECK-NEXT: %[[COUNT:.+]] = arith.select %[[IN]], %c1, %c0
-// CHECK-NEXT: %[[READ:.+]] = arith.cmpi ugt, %[[COUNT]], %c0
+// CHECK-NEXT: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1]
+// CHECK: %[[READ:.+]] = arith.cmpi ugt, %[[COUNT]], %c0
 // CHECK-NEXT: %[[V:.+]] = scf.if %[[READ]] -> (f32) {
-// CHECK-NEXT: %[[L:.+]] = memref.load %arg0[%{{.+}}, %[[T]]]
+// CHECK-NEXT: %[[L:.+]] = memref.load %[[FLAT]][%{{.+}}]
 // CHECK-NEXT: scf.yield %[[L]]
 // CHECK-NEXT: } else {
 // CHECK-NEXT: scf.yield %cst
@@ -237,6 +238,45 @@ func.func @async_copy(%x: memref<2x8xf32>, %y: memref<2x8xf32>) {
     %wrapped = arith.remui %n, %c8 : index
     %v = memref.load %s[%wrapped] : memref<8xf32, #gpu.address_space<workgroup>>
     memref.store %v, %y[%b, %t] : memref<2x8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A 16-byte copy whose run crosses the source's inner dimensions (4 floats from
+// w[t, 0, 0] of a 4x2x2 buffer, nesting exactly): 4 loads from a flat view, at the
+// run's offset (t * 4) and on; stores at the destination's last index and on.
+// CHECK-LABEL: func @async_copy_run
+// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<16xf32>
+// CHECK: scf.for %[[T:.+]] = %c0 to %c4
+// CHECK-NEXT: %[[AT:.+]] = arith.muli %[[T]], %c4
+// CHECK-NEXT: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1] : memref<4x2x2xf32>
+// CHECK-NEXT: %[[FIRST:.+]] = arith.muli %[[T]], %c4
+// CHECK-NEXT: %[[A:.+]] = memref.load %[[FLAT]][%[[FIRST]]]
+// CHECK-NEXT: memref.store %[[A]], %[[SHARED]][%[[AT]]]
+// CHECK-NEXT: %[[SECOND:.+]] = arith.addi %[[FIRST]], %c1
+// CHECK-NEXT: %[[TO:.+]] = arith.addi %[[AT]], %c1
+// CHECK-NEXT: %[[B:.+]] = memref.load %[[FLAT]][%[[SECOND]]]
+// CHECK-NEXT: memref.store %[[B]], %[[SHARED]][%[[TO]]]
+// CHECK-COUNT-2: memref.load %[[FLAT]]
+// CHECK-NOT: memref.load %[[FLAT]]
+// CHECK-NOT: nvgpu.
+func.func @async_copy_run(%w: memref<4x2x2xf32>, %y: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c4, %tyy = %c1, %tzz = %c1)
+             workgroup(%s : memref<16xf32, #gpu.address_space<workgroup>>) {
+    %at = arith.muli %t, %c4 : index
+    %token = nvgpu.device_async_copy %w[%t, %c0, %c0], %s[%at], 4 : memref<4x2x2xf32> to memref<16xf32, #gpu.address_space<workgroup>>
+    nvvm.cp.async.commit.group
+    nvvm.cp.async.wait.group 0
+    gpu.barrier
+    %v = memref.load %s[%t] : memref<16xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %y[%t] : memref<16xf32>
     gpu.terminator
   }
   return

@@ -13,26 +13,31 @@
 // block steps through the 36 inputs 16 at a time: x's 64x16 slice goes to shared
 // memory k-minor (x's rows are contiguous along k; 16 + 4 floats per row), w's
 // k-major (16 rows of 64 + 8), each thread copying 8 elements of each with cp.async,
-// in three stages: the first two before the loop (each a group, then a wait for the
-// first), and each step, after its one barrier, the slices two steps ahead (if any)
-// into the stage step - 1 used, then a wait for the next step's. 36 is not a
-// multiple of 16: a copy past it reads nothing and leaves a zero. Each step is two of
+// 4 at a time (x's rows of 36 and w's of 72 keep runs of 4 contiguous and aligned; 16
+// bytes bypassing L1), in three stages: the first two before the loop (each a group,
+// then a wait for the first), and each step, after its one barrier, the slices two
+// steps ahead (if any) into the stage step - 1 used, then a wait for the next step's.
+// 36 is not a multiple of 16: a copy past it reads nothing and leaves zeros; runs
+// past the 100 rows or 72 columns start at most at 99 and 68. Each step is two of
 // 8, each of the warp's 2x4 tiles taking three TF32 mma.sync (lo*hi, hi*lo, hi*hi)
 // on fragments read from the step's stage. The bias starts each output, the ReLU
 // finishes it, and outputs past the 100x72 edge are not stored. The product's
 // buffer, which only the three generics touched, is never written.
 // CHECK-LABEL: func @dense_relu
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<3x16x72xf32, #gpu.address_space<workgroup>>)
-// CHECK: %[[IN:.+]] = arith.cmpi ult, %{{.+}}, %c36
-// CHECK: %[[COUNT:.+]] = arith.select %[[IN]], %c1, %c0
-// CHECK: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0, %{{.+}}, %{{.+}}], 1, %[[COUNT]]
-// CHECK-COUNT-7: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0,
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c0,
+// CHECK: arith.minui %{{.+}}, %c99
+// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[KX:.+]], %c36
+// CHECK-NEXT: arith.minui %[[KX]], %c32
+// CHECK: %[[COUNT:.+]] = arith.select %[[IN]], %c4, %c0
+// CHECK-NEXT: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0, %{{.+}}, %{{.+}}], 4, %[[COUNT]] {bypassL1}
+// CHECK: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c0,
+// CHECK: arith.minui %{{.+}}, %c68
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c0, %{{.+}}, %{{.+}}], 4, %{{.+}} {bypassL1}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK: scf.if
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c1,
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c1,
-// CHECK: }
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%c1,
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%c1,
+// CHECK: {{^ *}}}{{$}}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
@@ -45,9 +50,9 @@
 // CHECK-NEXT: %[[AHEADK:.+]] = arith.addi %[[K]], %c32
 // CHECK-NEXT: %[[MORE:.+]] = arith.cmpi ult, %[[AHEADK]], %c36
 // CHECK-NEXT: scf.if %[[MORE]]
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%[[AHEAD]],
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%[[AHEAD]],
-// CHECK: }
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg0[%{{.+}}, %{{.+}}], %[[XS]][%[[AHEAD]],
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg1[%{{.+}}, %{{.+}}], %[[WS]][%[[AHEAD]],
+// CHECK: {{^ *}}}{{$}}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NOT: gpu.barrier
 // CHECK: memref.load %[[XS]][%[[STAGE]],
@@ -119,7 +124,7 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c12)
 // CHECK-SAME: workgroup(%{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: arith.minui
-// CHECK: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[{{.+}}], 1 : memref<12x128x64xf32>
+// CHECK: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[{{.+}}], 4 {bypassL1} : memref<12x128x64xf32>
 // CHECK: scf.for %{{.+}} = %c0 to %c64 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: scf.yield
@@ -214,7 +219,8 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // its 16 filters, the depth its 8 channels x 3 x 3 window. Its input was padded by a
 // fill and a copy into a window of a scratch buffer; the kernel reads the input itself,
 // through a bounds test: around it, the copy reads nothing and leaves the fill's zero.
-// The scratch buffer, its fill and copy are gone. The input's slice is staged along the pixels (its last
+// The scratch buffer, its fill and copy are gone. The filters' channels and window
+// nest exactly (72 contiguous floats per filter): copied 4 at a time. The input's slice is staged along the pixels (its last
 // dimension moves with them), k-major; the filters' along the depth, k-minor.
 #x = affine_map<(n, f, p, q, c, r, s) -> (n, c, p + r, q + s)>
 #w = affine_map<(n, f, p, q, c, r, s) -> (f, c, r, s)>
@@ -228,6 +234,7 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // CHECK: arith.cmpi ult, %[[H]], %c7 : index
 // CHECK: %[[IN:.+]] = arith.select %{{.+}}, %c1, %c0 : index
 // CHECK: nvgpu.device_async_copy %arg0[{{.+}}], %{{.+}}[{{.+}}], 1, %[[IN]] : memref<1x8x7x7xf32>
+// CHECK: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[{{.+}}], 4, %{{.+}} {bypassL1} : memref<16x8x3x3xf32>
 // CHECK: scf.for %{{.+}} = %c0 to %c72 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.terminator
@@ -332,13 +339,13 @@ func.func @long_reduction(%x: memref<16x1024xf32>, %w: memref<1024x40xf32>, %bia
 // CHECK-LABEL: func @strided_lhs
 // CHECK: gpu.launch
 // CHECK-COUNT-8: memref.store %{{.+}}, %{{.+}}[%c0, %{{.+}}, %{{.+}}] : memref<3x64x20xf32, #gpu.address_space<workgroup>>
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[%c0, {{.+}}], 1 : memref<64x64xf32>
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[%c0, {{.+}}], 4 {bypassL1} : memref<64x64xf32>
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for
 // CHECK: gpu.barrier
 // CHECK: scf.if
 // CHECK: memref.load %arg0[{{.+}}] : memref<64x64xf32, strided<[1, 64]>>
-// CHECK-COUNT-8: nvgpu.device_async_copy %arg1
+// CHECK-COUNT-2: nvgpu.device_async_copy %arg1
 // CHECK: nvvm.cp.async.commit.group
 func.func @strided_lhs(%x: memref<64x64xf32, strided<[1, 64]>>, %w: memref<64x64xf32>, %y: memref<64x64xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}

@@ -428,7 +428,10 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     are in flight while the warps multiply, and one barrier a step publishes the
     step's slices and ends the reads of the stage the next copies overwrite. An
     operand whose last dimension is strided, or padded with a value other than zero,
-    is loaded and stored instead of copied. Each operand is split into a TF32 high part and the TF32 of the rest,
+    is loaded and stored instead of copied. A copy moves 4 floats (16 bytes) where
+    the copy's loop indexes the buffer's last dimension alone with an extent a
+    multiple of 4 and the buffer's offset and outer strides are multiples of 4, else
+    one. Each operand is split into a TF32 high part and the TF32 of the rest,
     and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
     the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
@@ -603,9 +606,11 @@ def KilnGatherGPUKernels : Pass<"kiln-gather-gpu-kernels", "mlir::ModuleOp"> {
     an element access left outside a kernel (a loop the GPU mapping did not cover)
     would read device memory on the host, so it is an error naming the op. The
     outlined `gpu.module`s, one per kernel, are merged into one, `@kiln_kernels`,
-    which becomes one PTX file and one module load at run time.
+    which becomes one PTX file and one module load at run time. Kernels' shared
+    memory (workgroup attributions) is aligned to 16 bytes, as 16-byte `cp.async`
+    copies need.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif
