@@ -11,8 +11,9 @@
 #       expected-pass node tests for CUDA three times (defaults; every matmul through
 #       cuBLASLt and every convolution through cuDNN; every one through the tensor-core
 #       kernel), the library and tensor-core cases of the lit tests (test/Inputs, with
-#       the CPU artifact's outputs) and one large GEMM, one large convolution and one
-#       split across blocks through the libraries and the tensor-core kernel, and packs DIR (default gpu-check) with
+#       the CPU artifact's outputs), and one large GEMM, one large convolution, one
+#       split across blocks and BERT's feed-forward expansion with its GELU through the
+#       libraries and the tensor-core kernel, and packs DIR (default gpu-check) with
 #       kiln-run and the runtime into DIR.parts/part-* of at most 60 MiB each (one per
 #       transfer).
 #   scripts/gpu-check.sh run [DIR]       there, with DIR.parts/ copied over: unpacks,
@@ -102,6 +103,15 @@ prepare() {
   printf '%s\n' '<ir_version: 8, opset_import: ["" : 13]>' \
     'g (float[8,256,56,56] x, float[256,256,3,3] w) => (float[8,256,56,56] y) { y = Conv <pads = [1,1,1,1]> (x, w) }' \
     >"$dir/micro/conv.onnxtxt"
+  # BERT-base's feed-forward expansion with its bias and GELU (Erf): cuBLASLt and a GELU
+  # kernel after it (the library's GELU is the tanh form), against the tensor-core
+  # kernel with the GELU on its accumulators (the default).
+  printf '%s\n' '<ir_version: 8, opset_import: ["" : 13]>' \
+    'g (float[128,768] x, float[768,3072] w, float[3072] b) => (float[128,3072] y) {' \
+    '  r = Constant <value = float {1.41421354}> ()' '  one = Constant <value = float {1.0}> ()' \
+    '  half = Constant <value = float {0.5}> ()' '  m = MatMul (x, w)' '  z = Add (m, b)' '  s = Div (z, r)' \
+    '  e = Erf (s)' '  p = Add (e, one)' '  g1 = Mul (z, p)' '  y = Mul (g1, half)' '}' \
+    >"$dir/micro/ffn.onnxtxt"
   # ResNet-50's last-stage 3x3 convolution at batch 1: 8 tiles over 4608 products, which
   # the tensor-core kernel splits in 16.
   printf '%s\n' '<ir_version: 8, opset_import: ["" : 13]>' \
@@ -109,7 +119,8 @@ prepare() {
     >"$dir/micro/late.onnxtxt"
   for m in "gemm cublaslt --cuda-gemm=cublaslt" "gemm tensor_cores --cuda-gemm=tensor-cores" \
            "conv cudnn --cuda-conv=cudnn" "conv tensor_cores --cuda-conv=tensor-cores" \
-           "late cudnn --cuda-conv=cudnn" "late tensor_cores --cuda-conv=tensor-cores"; do
+           "late cudnn --cuda-conv=cudnn" "late tensor_cores --cuda-conv=tensor-cores" \
+           "ffn cublaslt --cuda-gemm=cublaslt" "ffn tensor_cores --cuda-gemm=auto"; do
     read -r name how flag <<<"$m"
     build/bin/kiln-compile "$dir/micro/$name.onnxtxt" --target=cuda:"$arch" "$flag" -o "$dir/micro/${name}_$how.so"
   done
@@ -176,16 +187,19 @@ print(next((f for p in sys.path for f in sorted(glob.glob(p + "/nvidia/cu*/lib/"
     "$run" "$dir/$m"_b32.so --input "$dir/models/$m"_b32/input_0.npy \
       --expect "$dir/models/$m"_b32/output_0.npy --rtol 1e-3 --atol 1e-4 --bench 50 --warmup 5 || true
   done
-  echo "== a 2048^3 GEMM, a 3x3 convolution (8x256x56x56, 256 filters) and a split one"
-  echo "   (1x512x7x7, 512 filters): library, then tensor cores"
+  echo "== a 2048^3 GEMM, a 3x3 convolution (8x256x56x56, 256 filters), a split one"
+  echo "   (1x512x7x7, 512 filters) and BERT's 128x768 by 768x3072 with bias and GELU:"
+  echo "   library, then tensor cores"
   python3 -c 'import sys, numpy as np
 d, rng = sys.argv[1], np.random.default_rng(0)
 for name, shape in (("a", (2048, 2048)), ("b", (2048, 2048)), ("x", (8, 256, 56, 56)), ("w", (256, 256, 3, 3)),
-                    ("xl", (1, 512, 7, 7)), ("wl", (512, 512, 3, 3))):
+                    ("xl", (1, 512, 7, 7)), ("wl", (512, 512, 3, 3)), ("xf", (128, 768)), ("wf", (768, 3072)),
+                    ("bf", (3072,))):
     np.save(f"{d}/{name}.npy", rng.standard_normal(shape, dtype=np.float32))' "$dir/micro" || true
-  for m in "gemm cublaslt a b a b" "conv cudnn x w x w" "late cudnn x w xl wl"; do
-    read -r name lib in0 in1 file0 file1 <<<"$m"
-    local inputs=(--input "$in0=$dir/micro/$file0.npy" --input "$in1=$dir/micro/$file1.npy")
+  for m in "gemm cublaslt a=a b=b" "conv cudnn x=x w=w" "late cudnn x=xl w=wl" "ffn cublaslt x=xf w=wf b=bf"; do
+    read -r name lib bindings <<<"$m"
+    local inputs=() binding
+    for binding in $bindings; do inputs+=(--input "${binding%=*}=$dir/micro/${binding#*=}.npy"); done
     mkdir -p "$dir/micro/$name"
     "$run" "$dir/micro/${name}_$lib.so" "${inputs[@]}" --save "$dir/micro/$name" --bench 50 --warmup 5 || true
     "$run" "$dir/micro/${name}_tensor_cores.so" "${inputs[@]}" --expect "$dir/micro/$name/output_0.npy" \
@@ -196,8 +210,10 @@ torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
 a, b = torch.randn(2048, 2048, device="cuda"), torch.randn(2048, 2048, device="cuda")
 x, w = torch.randn(8, 256, 56, 56, device="cuda"), torch.randn(256, 256, 3, 3, device="cuda")
 xl, wl = torch.randn(1, 512, 7, 7, device="cuda"), torch.randn(512, 512, 3, 3, device="cuda")
+xf, wf, bf = torch.randn(128, 768, device="cuda"), torch.randn(768, 3072, device="cuda"), torch.randn(3072, device="cuda")
 for name, f in (("torch.mm", lambda: a @ b), ("conv2d", lambda: torch.nn.functional.conv2d(x, w, padding=1)),
-                ("conv2d 1x512x7x7", lambda: torch.nn.functional.conv2d(xl, wl, padding=1))):
+                ("conv2d 1x512x7x7", lambda: torch.nn.functional.conv2d(xl, wl, padding=1)),
+                ("gelu(x @ w + b) 128x768x3072", lambda: torch.nn.functional.gelu(torch.addmm(bf, xf, wf)))):
     for _ in range(5): f()
     times = []
     for _ in range(50):

@@ -113,6 +113,37 @@ bool fitsTensorCores(kiln::ConvOp conv) {
          operandsEnterUnchanged(conv);
 }
 
+/// Whether a library call for `op` would leave part of its fusion to a kernel of its
+/// own, one more pass over the library's output: the rest of the fusion is
+/// elementwise over the product's elements (what the tensor-core kernel runs on its
+/// accumulators) and has an op that neither the library's epilogue (adds, a ReLU) nor
+/// a reader can take in (GELU's Erf, SiLU's Sigmoid; see isCheapEpilogueOp). Where a
+/// reduction or a reshape reads the product (a softmax, a layer norm), that kernel
+/// reads it once either way and takes the ops before it.
+bool libraryLeavesKernel(Operation *op) {
+  if (!isa<kiln::FusionOp>(op->getParentOp()))
+    return false;
+  Type product = op->getResult(0).getType();
+  auto elementwise = [&](Operation *user) {
+    return user->getNumResults() == 1 && user->getResult(0).getType() == product &&
+           ((user->hasTrait<OpTrait::SameOperandsAndResultType>() && !isa<kiln::SoftmaxOp>(user)) ||
+            isa<kiln::AddOp, kiln::SubOp, kiln::MulOp, kiln::DivOp, kiln::PowOp, kiln::MaxOp, kiln::MinOp>(user));
+  };
+  SmallVector<Operation *> work(op->getUsers().begin(), op->getUsers().end());
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  bool expensive = false;
+  while (!work.empty()) {
+    Operation *user = work.pop_back_val();
+    if (!seen.insert(user).second || user->hasTrait<OpTrait::IsTerminator>())
+      continue;
+    if (!elementwise(user))
+      return false;
+    expensive |= !kiln::isCheapEpilogueOp(user);
+    llvm::append_range(work, user->getUsers());
+  }
+  return expensive;
+}
+
 int64_t elementCount(Value value) {
   auto type = dyn_cast<ShapedType>(value.getType());
   return type && type.hasStaticShape() ? type.getNumElements() : -1;
@@ -184,11 +215,18 @@ struct KilnChooseGPUKernels : kiln::impl::KilnChooseGPUKernelsBase<KilnChooseGPU
       // not mostly empty (the rows: a matmul's, a convolution's images x pixels). Few
       // outputs over long sums too: the kernel splits the reduction across blocks,
       // where a block per output would read its operands once per output.
-      if (tensorCores && tensorCoresFit &&
+      bool tensorCoreKernel =
+          tensorCores && tensorCoresFit &&
           (tensorCoresForced || (rows >= kMinTileSide && cols >= kMinTileSide && outputs * reduced >= kLibraryWork &&
-                                 reduced >= kShortReduction)))
+                                 reduced >= kShortReduction));
+      if (tensorCoreKernel)
         kernel = "tensor_core";
-      if (!library.empty() && (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction)))
+      // The library over enough work, unless it would leave the fusion's activation
+      // to a second kernel (GELU, SiLU) that the tensor-core kernel runs on its
+      // accumulators: the epilogue stays fused.
+      bool fusedEpilogue = tensorCoreKernel && libraryLeavesKernel(op);
+      if (!library.empty() &&
+          (forced || (outputs * reduced >= kLibraryWork && reduced >= kShortReduction && !fusedEpilogue)))
         kernel = library;
       op->setAttr("kiln.gpu_kernel", StringAttr::get(op->getContext(), kernel));
     });

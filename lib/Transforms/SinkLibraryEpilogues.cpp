@@ -14,16 +14,16 @@ namespace kiln {
 using namespace mlir;
 using namespace kiln;
 
+bool kiln::isCheapEpilogueOp(Operation *op) {
+  return isa<ClipOp, ReluOp, MaxOp, MinOp, AddOp, SubOp, MulOp, NegOp, AbsOp>(op);
+}
+
 namespace {
 
 /// A consumer recomputes the moved ops once per read, so only a few arithmetic
 /// instructions move, and only into consumers that read each element at most this
 /// often (a depthwise 3x3 filter: 9 times).
 constexpr int64_t kMaxReads = 32;
-
-bool isCheap(Operation *op) {
-  return isa<ClipOp, ReluOp, MaxOp, MinOp, AddOp, SubOp, MulOp, NegOp, AbsOp>(op);
-}
 
 bool isElementwiseConsumer(Operation *op) {
   return isa<NegOp, AbsOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, TanhOp, SigmoidOp, ReluOp, ErfOp,
@@ -108,7 +108,7 @@ std::optional<Tail> tailOf(FusionOp fusion) {
   for (Operation *op = tail.libraryValue.getDefiningOp()->getNextNode(); op != yield; op = op->getNextNode()) {
     if (isa<ConstantOp>(op))
       continue;
-    if (!isCheap(op))
+    if (!isCheapEpilogueOp(op))
       return std::nullopt;
     tail.ops.push_back(op);
   }

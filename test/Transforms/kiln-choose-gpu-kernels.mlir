@@ -144,3 +144,67 @@ func.func @small_convs(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %s: ten
        : (tensor<1x4x6xf32>, tensor<8x4x3xf32>) -> tensor<1x8x6xf32>
   return %0, %1 : tensor<1x8x6x6xf32>, tensor<1x8x6xf32>
 }
+
+// An activation that neither the library's epilogue (bias, ReLU, residual) nor a
+// reader can take would be a kernel after the call, one more pass over its output:
+// GELU (Erf) after a matmul, SiLU (Sigmoid) after a convolution. By default such a
+// product goes to the tensor-core kernel, which runs the activation on its
+// accumulators (without tensor cores, and with gemm=cublaslt or conv=cudnn, the
+// library keeps it). A ReLU6 (clip, which readers take in), and a softmax reading
+// the product (its row kernel reads the product once either way), leave the library.
+// AUTO-LABEL: func @activations
+// AUTO: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "tensor_core"}
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "tensor_core"
+// AUTO: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// AUTO: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "cublaslt"}
+// LIB-LABEL: func @activations
+// LIB: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "cublaslt"}
+// LIB: kiln.conv %{{.+}}, %{{.+}} {dilations = {{.+}}, kiln.gpu_kernel = "cudnn"
+// DNN-LABEL: func @activations
+// DNN: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "tensor_core"}
+// DNN-COUNT-2: kiln.gpu_kernel = "cudnn"
+// SIMT-LABEL: func @activations
+// SIMT: kiln.matmul %{{.+}}, %{{.+}} {kiln.gpu_kernel = "thread_per_output"}
+// SIMT-COUNT-2: kiln.gpu_kernel = "cudnn"
+func.func @activations(%x: tensor<128x768xf32>, %w: tensor<768x3072xf32>, %bias: tensor<3072xf32>,
+                       %i: tensor<1x32x28x28xf32>, %f: tensor<96x32x1x1xf32>, %q: tensor<128x64xf32>, %k: tensor<64x128xf32>)
+    -> (tensor<128x3072xf32>, tensor<1x96x28x28xf32>, tensor<1x96x28x28xf32>, tensor<128x128xf32>) {
+  %gelu = kiln.fusion (%x, %w, %bias) : (tensor<128x768xf32>, tensor<768x3072xf32>, tensor<3072xf32>) -> tensor<128x3072xf32> {
+  ^bb0(%a: tensor<128x768xf32>, %b: tensor<768x3072xf32>, %c: tensor<3072xf32>):
+    %root2 = kiln.constant dense<1.41421354> : tensor<f32>
+    %one = kiln.constant dense<1.0> : tensor<f32>
+    %half = kiln.constant dense<0.5> : tensor<f32>
+    %m = kiln.matmul %a, %b : (tensor<128x768xf32>, tensor<768x3072xf32>) -> tensor<128x3072xf32>
+    %y = kiln.add %m, %c : (tensor<128x3072xf32>, tensor<3072xf32>) -> tensor<128x3072xf32>
+    %s = kiln.div %y, %root2 : (tensor<128x3072xf32>, tensor<f32>) -> tensor<128x3072xf32>
+    %e = kiln.erf %s : tensor<128x3072xf32>
+    %p = kiln.add %e, %one : (tensor<128x3072xf32>, tensor<f32>) -> tensor<128x3072xf32>
+    %g = kiln.mul %y, %p : (tensor<128x3072xf32>, tensor<128x3072xf32>) -> tensor<128x3072xf32>
+    %h = kiln.mul %g, %half : (tensor<128x3072xf32>, tensor<f32>) -> tensor<128x3072xf32>
+    kiln.yield %h : tensor<128x3072xf32>
+  }
+  %silu = kiln.fusion (%i, %f) : (tensor<1x32x28x28xf32>, tensor<96x32x1x1xf32>) -> tensor<1x96x28x28xf32> {
+  ^bb0(%a: tensor<1x32x28x28xf32>, %b: tensor<96x32x1x1xf32>):
+    %c = kiln.conv %a, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
+         : (tensor<1x32x28x28xf32>, tensor<96x32x1x1xf32>) -> tensor<1x96x28x28xf32>
+    %s = kiln.sigmoid %c : tensor<1x96x28x28xf32>
+    %y = kiln.mul %c, %s : (tensor<1x96x28x28xf32>, tensor<1x96x28x28xf32>) -> tensor<1x96x28x28xf32>
+    kiln.yield %y : tensor<1x96x28x28xf32>
+  }
+  %relu6 = kiln.fusion (%i, %f) : (tensor<1x32x28x28xf32>, tensor<96x32x1x1xf32>) -> tensor<1x96x28x28xf32> {
+  ^bb0(%a: tensor<1x32x28x28xf32>, %b: tensor<96x32x1x1xf32>):
+    %c = kiln.conv %a, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, groups = 1 : i64}
+         : (tensor<1x32x28x28xf32>, tensor<96x32x1x1xf32>) -> tensor<1x96x28x28xf32>
+    %y = kiln.clip %c {min = 0.0 : f64, max = 6.0 : f64} : tensor<1x96x28x28xf32>
+    kiln.yield %y : tensor<1x96x28x28xf32>
+  }
+  %scores = kiln.fusion (%q, %k) : (tensor<128x64xf32>, tensor<64x128xf32>) -> tensor<128x128xf32> {
+  ^bb0(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>):
+    %eight = kiln.constant dense<8.0> : tensor<f32>
+    %m = kiln.matmul %a, %b : (tensor<128x64xf32>, tensor<64x128xf32>) -> tensor<128x128xf32>
+    %s = kiln.div %m, %eight : (tensor<128x128xf32>, tensor<f32>) -> tensor<128x128xf32>
+    %p = kiln.softmax %s {axis = 1 : i64} : tensor<128x128xf32>
+    kiln.yield %p : tensor<128x128xf32>
+  }
+  return %gelu, %silu, %relu6, %scores : tensor<128x3072xf32>, tensor<1x96x28x28xf32>, tensor<1x96x28x28xf32>, tensor<128x128xf32>
+}

@@ -40,6 +40,11 @@ bool isGPUConvPolicy(llvm::StringRef conv);
 GPUContractionKernel chooseGPUContractionKernel(int64_t outputs, int64_t reduced);
 llvm::StringRef stringifyGPUContractionKernel(GPUContractionKernel kernel);
 
+/// Whether a reader of a library call's output can recompute `op` on every read
+/// instead of it being a kernel after the call (kiln-sink-library-epilogues): a few
+/// arithmetic instructions (clip, relu, max, min, add, sub, mul, neg, abs).
+bool isCheapEpilogueOp(mlir::Operation *op);
+
 #define GEN_PASS_REGISTRATION
 #include "kiln/Transforms/Passes.h.inc"
 

@@ -209,6 +209,13 @@ def KilnChooseGPUKernels : Pass<"kiln-choose-gpu-kernels", "mlir::func::FuncOp">
       reduction over few tiles across blocks); every f32 one with
       `gemm=tensor-cores` or `conv=tensor-cores`. Operands computed in the fusion
       fold into the product, which neither the libraries nor this kernel take.
+      By default it also takes, from the library, a product whose fusion is
+      elementwise after it with an op that neither the library's epilogue (adds, a
+      ReLU) nor the readers (cheap arithmetic, kiln-sink-library-epilogues) take in:
+      GELU's Erf after a matmul, SiLU's Sigmoid after a convolution would otherwise
+      be a second kernel over the library's output, where this kernel runs them on
+      its accumulators. A reduction reading the product (a softmax, a layer norm)
+      keeps the library: its kernel reads the product once either way.
 
     ```mlir
     %y = kiln.matmul %x, %w {kiln.gpu_kernel = "block_per_output"}
