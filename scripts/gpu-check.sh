@@ -36,7 +36,9 @@ cases=("conv_epilogues --cuda-conv=cudnn" "grouped_convs --cuda-conv=cudnn" "poi
        # and the generated tensor-core matmuls (test/Target/CUDA/tensor-cores.test)
        "dense_relu --cuda-gemm=kernels" "attention_heads --cuda-gemm=tensor-cores"
        "matmul_residual --cuda-gemm=tensor-cores" "conv_epilogues --cuda-conv=tensor-cores"
-       "grouped_convs --cuda-conv=tensor-cores" "long_reduction --cuda-gemm=kernels")
+       "grouped_convs --cuda-conv=tensor-cores" "long_reduction --cuda-gemm=kernels"
+       # and a GELU kept on the accumulators by default (a third field: whose inputs)
+       "dense_gelu --cuda-gemm=auto dense_relu")
 
 prepare() {
   rm -rf "$dir" "$dir.parts"
@@ -81,11 +83,12 @@ prepare() {
     --expect-pass test/conformance/cpu-expected-pass.txt --target=cuda:"$arch" \
     --cuda-gemm=tensor-cores --cuda-conv=tensor-cores --compile-to "$dir/suite-tensor-cores" --quiet
   for c in "${cases[@]}"; do
-    read -r name flag <<<"$c"
+    read -r name flag from <<<"$c"
+    from=${from:-$name}
     local out="$dir/cases/$name${flag#--cuda}" inputs=()
     mkdir -p "$out"
-    for f in test/Inputs/"$name"_*.npy; do
-      local input=${f#test/Inputs/"$name"_}
+    for f in test/Inputs/"$from"_*.npy; do
+      local input=${f#test/Inputs/"$from"_}
       cp "$f" "$out/input_$input"
       inputs+=(--input "${input%.npy}=$f")
     done
