@@ -6,6 +6,8 @@
 // the values its threads left in an array; a value a later phase reads is computed
 // again there when that is free of memory effects, and otherwise kept per thread in
 // an array, as are the values such a loop carries. Shared memory is one buffer.
+// An mma.sync brings only its warp together: what runs between block meetings with
+// mma.syncs in it runs warp by warp.
 #include "kiln/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -67,6 +69,13 @@ bool synchronizes(Operation *op) {
          }).wasInterrupted();
 }
 
+/// Whether the whole block meets in `op` (a barrier, an all_reduce), not only warps.
+bool meetsBlock(Operation *op) {
+  return op->walk([](Operation *inner) {
+           return isa<gpu::BarrierOp, gpu::AllReduceOp>(inner) ? WalkResult::interrupt() : WalkResult::advance();
+         }).wasInterrupted();
+}
+
 struct LaunchEmulator {
   gpu::LaunchOp launch;
   Location loc;
@@ -91,6 +100,10 @@ struct LaunchEmulator {
     unsigned phase = 0;
     scf::ForOp loop;
     std::vector<Step> body;
+    /// Whether the whole block meets right before this step (a barrier, an
+    /// all_reduce, a loop with them) rather than only each warp (a run of
+    /// mma.syncs): steps joined by warp meetings alone run warp by warp.
+    bool afterBlock = true;
   };
   SmallVector<Phase> phases;
   std::vector<Step> steps;
@@ -122,13 +135,14 @@ struct LaunchEmulator {
     cut.insert(&block);
     unsigned current = newPhase();
     into.push_back(Step{current});
-    auto next = [&] {
+    auto next = [&](bool afterBlock) {
       current = newPhase();
       into.push_back(Step{current});
+      into.back().afterBlock = afterBlock;
     };
     for (Operation &op : block.without_terminator()) {
       if (isa<gpu::BarrierOp>(op)) {
-        next();
+        next(/*afterBlock=*/true);
         continue;
       }
       if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
@@ -139,7 +153,7 @@ struct LaunchEmulator {
               auto extract = operand.getDefiningOp<LLVM::ExtractValueOp>();
               return extract && llvm::is_contained(phases[current].mmas, extract.getContainer().getDefiningOp());
             }))
-          next();
+          next(/*afterBlock=*/false);
         phaseOf[&op] = current;
         phases[current].mmas.push_back(mma);
         continue;
@@ -148,24 +162,26 @@ struct LaunchEmulator {
       if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op); extract && extract.getContainer().getDefiningOp<NVVM::MmaOp>())
         continue;
       if (!phases[current].mmas.empty()) // the run of mma.syncs ends its phase
-        next();
+        next(/*afterBlock=*/false);
       if (auto reduce = dyn_cast<gpu::AllReduceOp>(op)) {
         if (!reduce.getOp() || !reduce.getBody().empty())
           return reduce.emitError("kiln-gpu-launches-on-cpu: an all_reduce with a body does not run on the CPU");
         phaseOf[&op] = current;
         phases[current].reduce = reduce;
-        next();
+        into.back().afterBlock = true; // its operands meet from every thread
+        next(/*afterBlock=*/true);
         continue;
       }
       auto loop = dyn_cast<scf::ForOp>(op);
       if (loop && synchronizes(loop)) {
         phaseOf[&op] = current;
         phases[current].loop = loop;
-        Step step{0, loop, {}};
+        bool blockWide = meetsBlock(loop);
+        Step step{0, loop, {}, blockWide};
         if (failed(split(*loop.getBody(), step.body)))
           return failure();
         into.push_back(std::move(step));
-        next();
+        next(blockWide);
         continue;
       }
       if (synchronizes(&op))
@@ -175,7 +191,7 @@ struct LaunchEmulator {
     }
     if (auto yield = dyn_cast<scf::YieldOp>(block.getTerminator())) {
       if (!phases[current].mmas.empty())
-        next();
+        next(/*afterBlock=*/false);
       phaseOf[yield] = current;
       phases[current].yield = yield;
     }
@@ -320,6 +336,10 @@ struct LaunchEmulator {
 
   OpBuilder b{launch};
   Value zero, one, threads;
+  /// The block's warps where it runs warp by warp (a one-dimensional block of whole
+  /// warps; else null), and the first thread of the warp being emitted (null: all).
+  Value warps, warpFirst;
+  static constexpr int64_t kWarpSize = 32;
   Value odd; // this block runs its threads last first
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -425,6 +445,18 @@ struct LaunchEmulator {
   /// innermost; `map` takes the thread ids. Returns the thread's index in per-thread
   /// arrays and the outermost loop.
   std::pair<Value, Operation *> threadLoops(IRMapping &map) {
+    if (warpFirst) { // the warp's lanes (the block is one-dimensional)
+      auto loop = scf::ForOp::create(b, loc, zero, index(kWarpSize), one);
+      b.setInsertionPointToStart(loop.getBody());
+      Value lane = loop.getInductionVar();
+      lane = arith::SelectOp::create(b, loc, odd, arith::SubIOp::create(b, loc, index(kWarpSize - 1), lane), lane);
+      Value linear = arith::AddIOp::create(b, loc, warpFirst, lane);
+      gpu::KernelDim3 ids = launch.getThreadIds();
+      map.map(ids.x, linear);
+      map.map(ids.y, zero);
+      map.map(ids.z, zero);
+      return {linear, loop.getOperation()};
+    }
     gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
     auto [tid, outermost] = loops(block, launch.getThreadIds(), map, odd);
     // (z * by + y) * bx + x
@@ -506,7 +538,9 @@ struct LaunchEmulator {
       b.setInsertionPointToStart(loop.getBody());
       return loop.getInductionVar();
     };
-    Value j = each(index(phase.mmas.size())), id = each(threads), e = each(c4);
+    Value j = each(index(phase.mmas.size()));
+    Value id = warpFirst ? arith::AddIOp::create(b, loc, warpFirst, each(c32)).getResult() : each(threads);
+    Value e = each(c4);
     Value lane = arith::RemUIOp::create(b, loc, id, c32);
     Value warp = arith::SubIOp::create(b, loc, id, lane); // the warp's first thread
     Value g = arith::DivUIOp::create(b, loc, lane, c4), t = arith::RemUIOp::create(b, loc, lane, c4);
@@ -617,7 +651,38 @@ struct LaunchEmulator {
     return success();
   }
 
+  /// `steps` in order, each run of steps joined only by warp meetings (mma.syncs,
+  /// loops with nothing else) warp by warp: one warp runs all of them before the next
+  /// starts (last first in odd blocks), as no barrier orders the warps there. A
+  /// barrier missing between warps then shows.
   LogicalResult emit(MutableArrayRef<Step> steps) {
+    for (size_t first = 0; first < steps.size();) {
+      size_t end = first + 1;
+      while (end < steps.size() && !steps[end].afterBlock)
+        ++end;
+      MutableArrayRef<Step> run = steps.slice(first, end - first);
+      first = end;
+      bool warpLocal = run.size() > 1 || (run.front().loop && !meetsBlock(run.front().loop));
+      if (warpFirst || !warps || !warpLocal) {
+        if (failed(emitEach(run)))
+          return failure();
+        continue;
+      }
+      auto loop = scf::ForOp::create(b, loc, zero, warps, one);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value warp = loop.getInductionVar();
+      Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, warps, one), warp);
+      warp = arith::SelectOp::create(b, loc, odd, last, warp);
+      warpFirst = arith::MulIOp::create(b, loc, warp, index(kWarpSize));
+      LogicalResult emitted = emitEach(run);
+      warpFirst = Value();
+      if (failed(emitted))
+        return failure();
+    }
+    return success();
+  }
+  LogicalResult emitEach(MutableArrayRef<Step> steps) {
     for (Step &step : steps) {
       if (!step.loop)
         emitPhase(phases[step.phase]);
@@ -639,6 +704,10 @@ struct LaunchEmulator {
     one = index(1);
     gpu::KernelDim3 grid = launch.getGridSizeOperandValues(), block = launch.getBlockSizeOperandValues();
     threads = arith::MulIOp::create(b, loc, arith::MulIOp::create(b, loc, block.x, block.y), block.z);
+    std::optional<int64_t> x = getConstantIntValue(block.x), y = getConstantIntValue(block.y),
+                           z = getConstantIntValue(block.z);
+    if (x && y == 1 && z == 1 && *x % kWarpSize == 0)
+      warps = index(*x / kWarpSize);
     if (failed(allocateArrays()))
       return failure();
     // A block's shared memory: one buffer, which the blocks use one after another.

@@ -284,6 +284,85 @@ func.func @async_copy_run(%w: memref<4x2x2xf32>, %y: memref<16xf32>) {
 
 // -----
 
+// An mma.sync brings its own warp together, not the block: steps joined only by
+// mma.syncs run warp by warp (each warp's lanes, then its products), so with 2 warps
+// warp 0 reads the other warp's shared element before warp 1 has written it, as it
+// may on the GPU: the missing barrier shows. With the barrier, every thread stores
+// before either warp goes on.
+// CHECK-LABEL: func @warps_meet
+// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<64xf32>
+// CHECK-NEXT: scf.for %[[W:.+]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT: %[[FIRST:.+]] = arith.muli %[[W]], %c32
+// CHECK-NEXT: scf.for %[[L:.+]] = %c0 to %c32 step %c1 {
+// CHECK-NEXT: %[[T:.+]] = arith.addi %[[FIRST]], %[[L]]
+// CHECK: memref.store %{{.+}}, %[[SHARED]][%[[T]]]
+// CHECK: scf.for %{{.+}} = %c0 to %c32 step %c1 {
+// CHECK: scf.for %{{.+}} = %c0 to %c32 step %c1 {
+// CHECK: memref.load %[[SHARED]]
+// CHECK-LABEL: func @warps_meet_barrier
+// CHECK: %[[SHARED2:.+]] = memref.alloca() : memref<64xf32>
+// CHECK-NEXT: scf.for %[[T2:.+]] = %c0 to %c64 step %c1 {
+// CHECK: memref.store %{{.+}}, %[[SHARED2]][%[[T2]]]
+// CHECK: scf.for %{{.+}} = %c0 to %c2 step %c1 {
+func.func @warps_meet(%y: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %i0 = arith.constant 0 : i32
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%tx = %c64, %bty = %c1, %btz = %c1)
+             workgroup(%s : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %ti = arith.index_cast %t : index to i32
+    %tf = arith.sitofp %ti : i32 to f32
+    memref.store %tf, %s[%t] : memref<64xf32, #gpu.address_space<workgroup>>
+    %mma = nvvm.mma.sync A[%i0, %i0, %i0, %i0] B[%i0, %i0] C[%zero, %zero, %zero, %zero]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+       multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>,
+       shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %mma[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %n = arith.addi %t, %c32 : index
+    %o = arith.remui %n, %c64 : index
+    %r = memref.load %s[%o] : memref<64xf32, #gpu.address_space<workgroup>>
+    %sum = arith.addf %r, %d0 : f32
+    memref.store %sum, %y[%t] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @warps_meet_barrier(%y: memref<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %i0 = arith.constant 0 : i32
+  %zero = arith.constant 0.0 : f32
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%tx = %c64, %bty = %c1, %btz = %c1)
+             workgroup(%s : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %ti = arith.index_cast %t : index to i32
+    %tf = arith.sitofp %ti : i32 to f32
+    memref.store %tf, %s[%t] : memref<64xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %mma = nvvm.mma.sync A[%i0, %i0, %i0, %i0] B[%i0, %i0] C[%zero, %zero, %zero, %zero]
+      {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+       multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>,
+       shape = #nvvm.shape<m = 16, n = 8, k = 8>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    %d0 = llvm.extractvalue %mma[0] : !llvm.struct<(f32, f32, f32, f32)>
+    %n = arith.addi %t, %c32 : index
+    %o = arith.remui %n, %c64 : index
+    %r = memref.load %s[%o] : memref<64xf32, #gpu.address_space<workgroup>>
+    %sum = arith.addf %r, %d0 : f32
+    memref.store %sum, %y[%t] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 // Groups through nvgpu tokens are not emulated: the kernels commit and wait with the
 // NVVM ops, which say what PTX does.
 func.func @async_token(%x: memref<8xf32>) {

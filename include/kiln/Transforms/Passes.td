@@ -574,7 +574,11 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     on TF32, the tensor-core kernel's) ends a phase too: each lane leaves its A, B and
     C fragment registers in arrays, and after the phase each warp's product is
     computed from them, as PTX lays the fragments out over the lanes, into the
-    per-thread arrays its `llvm.extractvalue`s read. A `cp.async` copy
+    per-thread arrays its `llvm.extractvalue`s read. An mma.sync brings only its
+    warp together: steps joined by mma.syncs alone, and loops whose only meetings are
+    mma.syncs, run warp by warp (a one-dimensional block of whole warps), one warp
+    through all of them before the next, so a barrier missing between warps shows.
+    A `cp.async` copy
     (`nvgpu.device_async_copy`, zero-filled past its source count) is a load and a
     store where it is issued, its commits and waits gone: a copy into shared memory
     that other threads still read without a barrier between shows, a read before
