@@ -402,6 +402,12 @@ struct LaunchEmulator {
     return success();
   }
 
+  /// `iv` of a loop from 0 to `extent`, counted down instead where `reversed` holds.
+  Value lastFirstIf(Value reversed, Value iv, Value extent) {
+    Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, extent, one), iv);
+    return arith::SelectOp::create(b, loc, reversed, last, iv);
+  }
+
   /// Loops z, y, x over `extents` at the insertion point, which moves into the
   /// innermost; launch arguments `ids` map to the indices they count, last first
   /// where `reversed` holds. Returns those indices and the outermost loop.
@@ -415,10 +421,8 @@ struct LaunchEmulator {
       outermost = outermost ? outermost : loop.getOperation();
       b.setInsertionPointToStart(loop.getBody());
       iv = loop.getInductionVar();
-      if (reversed) {
-        Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, extent, one), iv);
-        iv = arith::SelectOp::create(b, loc, reversed, last, iv);
-      }
+      if (reversed)
+        iv = lastFirstIf(reversed, iv, extent);
       map.map(id, iv);
     }
     return std::make_pair(ivs, outermost);
@@ -448,8 +452,7 @@ struct LaunchEmulator {
     if (warpFirst) { // the warp's lanes (the block is one-dimensional)
       auto loop = scf::ForOp::create(b, loc, zero, index(kWarpSize), one);
       b.setInsertionPointToStart(loop.getBody());
-      Value lane = loop.getInductionVar();
-      lane = arith::SelectOp::create(b, loc, odd, arith::SubIOp::create(b, loc, index(kWarpSize - 1), lane), lane);
+      Value lane = lastFirstIf(odd, loop.getInductionVar(), index(kWarpSize));
       Value linear = arith::AddIOp::create(b, loc, warpFirst, lane);
       gpu::KernelDim3 ids = launch.getThreadIds();
       map.map(ids.x, linear);
@@ -531,7 +534,7 @@ struct LaunchEmulator {
   /// (g + 8, t), (g, t + 4), (g + 8, t + 4); B's (t, g), (t + 4, g); C's and D's
   /// (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1).
   void emitMmas(Phase &phase) {
-    Value c2 = index(2), c4 = index(4), c8 = index(8), c32 = index(32);
+    Value c2 = index(2), c4 = index(4), c8 = index(8), c32 = index(kWarpSize);
     OpBuilder::InsertionGuard guard(b);
     auto each = [&](Value upper) {
       auto loop = scf::ForOp::create(b, loc, zero, upper, one);
@@ -671,9 +674,7 @@ struct LaunchEmulator {
       auto loop = scf::ForOp::create(b, loc, zero, warps, one);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value warp = loop.getInductionVar();
-      Value last = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, warps, one), warp);
-      warp = arith::SelectOp::create(b, loc, odd, last, warp);
+      Value warp = lastFirstIf(odd, loop.getInductionVar(), warps);
       warpFirst = arith::MulIOp::create(b, loc, warp, index(kWarpSize));
       LogicalResult emitted = emitEach(run);
       warpFirst = Value();
