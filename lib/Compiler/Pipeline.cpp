@@ -142,6 +142,8 @@ void kiln::buildCPULoweringPipeline(OpPassManager &pm, const CompilerOptions &op
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  if (options.gpuLoopsOnCPU) // the tensor-core kernel's 16-byte shared-memory reads
+    pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // bf16 conversions become integer arithmetic: no compiler-rt helpers are needed.
   arith::ArithExpandOpsPassOptions expand;

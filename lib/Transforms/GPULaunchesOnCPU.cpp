@@ -347,7 +347,8 @@ struct LaunchEmulator {
   /// A per-thread array for values like `value`.
   FailureOr<Value> arrayFor(Value value) {
     Type type = value.getType();
-    if (!type.isIntOrIndexOrFloat())
+    auto vector = dyn_cast<VectorType>(type); // a 16-byte read of shared memory
+    if (!type.isIntOrIndexOrFloat() && !(vector && vector.getRank() == 1 && !vector.isScalable()))
       return launch.emitError("kiln-gpu-launches-on-cpu: a value of type ")
              << type << " is read across a barrier; cannot run on the CPU";
     return memref::AllocaOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, type), threads).getResult();
@@ -711,11 +712,12 @@ struct LaunchEmulator {
       warps = index(*x / kWarpSize);
     if (failed(allocateArrays()))
       return failure();
-    // A block's shared memory: one buffer, which the blocks use one after another.
+    // A block's shared memory: one buffer, which the blocks use one after another,
+    // aligned to 16 bytes as on the GPU (kernels read it 16 bytes at a time).
     for (BlockArgument shared : launch.getWorkgroupAttributions()) {
       auto type = cast<MemRefType>(shared.getType());
       auto plain = MemRefType::get(type.getShape(), type.getElementType(), type.getLayout());
-      uniform.map(shared, memref::AllocaOp::create(b, loc, plain).getResult());
+      uniform.map(shared, memref::AllocaOp::create(b, loc, plain, b.getI64IntegerAttr(16)).getResult());
     }
     gpu::KernelDim3 gridArgs = launch.getGridSize(), blockArgs = launch.getBlockSize();
     Value args[] = {gridArgs.x, gridArgs.y, gridArgs.z, blockArgs.x, blockArgs.y, blockArgs.z};

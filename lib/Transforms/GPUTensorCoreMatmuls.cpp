@@ -12,9 +12,11 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SmallBitVector.h"
 
@@ -38,14 +40,15 @@ constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, k
 constexpr int64_t kStageK = 16, kStages = 3;
 constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
-constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
+constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile (in two sets: see split)
 constexpr int64_t kStaged = kBlockTile * kStageK / kThreads;          // per thread per operand and step
-// Shared-memory rows are padded so that a warp's fragment reads hit 32 different banks:
-// a 64x16 slice stored k-minor has rows of 16 + 4 floats, one stored k-major rows of
-// 64 + 8.
-constexpr int64_t kPadKMinor = 4, kPadKMajor = 8;
-// A cp.async copies 4 floats (16 bytes) where the operand allows; the padded rows
-// (80 and 288 bytes) and the slices keep such runs 16-byte aligned in shared memory.
+// The warps read their fragments 16 bytes at a time where a slice is stored k-minor
+// (see fragments()): its rows are 16 floats, unpadded, and the 8 lanes of each quarter
+// warp read two whole rows, all 32 banks. A slice stored k-major has rows of 64 floats
+// whose groups of 8 are permuted by depth (element (k, i) at column i ^ swizzle(k)), so
+// that lanes reading depths 4 apart hit different banks.
+// A cp.async copies 4 floats (16 bytes) where the operand allows; the 64-byte and
+// 256-byte rows keep such runs 16-byte aligned in shared memory.
 constexpr int64_t kVectorRun = 4;
 // The grid's y (row tiles) and z (batch) extents are limited to 65535 blocks.
 constexpr int64_t kMaxGridYZ = 65535;
@@ -244,12 +247,23 @@ struct KernelWriter {
     Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
     return arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
   }
-  /// `x` as a TF32 high part and the TF32 of what remains: x = hi + lo to about 2^-22
-  /// of x, where TF32 alone keeps 2^-11.
+  /// `x` as a TF32 high part (its sign, exponent and top 10 mantissa bits) and the
+  /// TF32 of the rest: x = hi + lo to about 2^-21 of x, where TF32 alone keeps 2^-10.
+  /// Truncating (not rounding) the high part keeps it finite near FLT_MAX and costs
+  /// one op. The products hi*hi accumulate apart from the small ones (lo*hi, hi*lo),
+  /// which are added at the end only to a finite sum of the first: an infinite
+  /// operand (whose rest is NaN) or an overflow then gives what f32 would.
   std::pair<Value, Value> split(Value x) {
-    Value hi = tf32Bits(x);
-    Value rest = arith::SubFOp::create(b, loc, x, arith::BitcastOp::create(b, loc, b.getF32Type(), hi));
-    return {hi, tf32Bits(rest)};
+    Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
+    Value hi = arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, b.getI32Type(), x), mask);
+    return {hi, tf32Bits(arith::SubFOp::create(b, loc, x, asFloat(hi)))};
+  }
+  /// A finished output's sum from its two accumulators (see split).
+  Value combine(Value high, Value small) {
+    Value inf = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(std::numeric_limits<float>::infinity()));
+    Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, high), inf);
+    Value sum = arith::AddFOp::create(b, loc, high, small);
+    return arith::SelectOp::create(b, loc, finite, sum, high);
   }
   Value asFloat(Value bits) { return arith::BitcastOp::create(b, loc, b.getF32Type(), bits); }
 
@@ -271,14 +285,19 @@ struct KernelWriter {
   /// columns) by 16 along the reduction, k-minor or k-major as it is staged.
   MemRefType sliceType(unsigned which) {
     auto space = gpu::AddressSpaceAttr::get(op.getContext(), gpu::AddressSpace::Workgroup);
-    SmallVector<int64_t> shape = stagedAlongK(which)
-                                     ? SmallVector<int64_t>{kStages, kBlockTile, kStageK + kPadKMinor}
-                                     : SmallVector<int64_t>{kStages, kStageK, kBlockTile + kPadKMajor};
+    SmallVector<int64_t> shape = stagedAlongK(which) ? SmallVector<int64_t>{kStages, kBlockTile, kStageK}
+                                                     : SmallVector<int64_t>{kStages, kStageK, kBlockTile};
     return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface(), space);
   }
-  /// Where element (`mn`, `k`) of the slice of `stage` lies in `slices`.
+  /// Where element (`mn`, `k`) of the slice of `stage` lies in `slices`. A k-major
+  /// row's groups of 8 are XORed with 8 * ((k / 4) % 4): a warp's fragment read, lanes
+  /// t = 0..3 at depths 4 apart and g = 0..7 at neighbouring columns, then touches
+  /// 32 banks; runs of 4 stay contiguous and aligned.
   SmallVector<Value> sliceAt(unsigned which, Value stage, Value mn, Value k) {
-    return stagedAlongK(which) ? SmallVector<Value>{stage, mn, k} : SmallVector<Value>{stage, k, mn};
+    if (stagedAlongK(which))
+      return {stage, mn, k};
+    Value swizzle = mul(rem(div(k, 4), 4), 8);
+    return {stage, k, arith::XOrIOp::create(b, loc, mn, swizzle)};
   }
 
   /// How many neighbouring elements of operand `which` one cp.async copies: 4 (16
@@ -373,58 +392,77 @@ struct KernelWriter {
       }
     }
   }
-  /// Operand `which`'s element at row or column `mn` and depth `k` of the slice of `stage`.
-  Value sliceElement(unsigned which, ArrayRef<Value> slices, Value stage, Value mn, Value k) {
-    return memref::LoadOp::create(b, loc, slices[which], sliceAt(which, stage, mn, k));
+  /// This thread's elements of the slice of `stage` of operand `which`, split into
+  /// TF32 parts: at each of its rows or columns `mns`, the four at depths 4t to
+  /// 4t + 3. Stored k-minor, the four are one 16-byte load.
+  using Four = std::array<std::pair<Value, Value>, 4>;
+  SmallVector<Four> fragments(unsigned which, ArrayRef<Value> slices, Value stage, ArrayRef<Value> mns, Value t) {
+    Value k = mul(t, 4);
+    SmallVector<Four> all;
+    for (Value mn : mns) {
+      Four four;
+      if (stagedAlongK(which)) {
+        Value run = vector::LoadOp::create(b, loc, VectorType::get({4}, b.getF32Type()), slices[which],
+                                           sliceAt(which, stage, mn, k), /*nontemporal=*/false, llvm::MaybeAlign(16));
+        for (int64_t q = 0; q < 4; ++q)
+          four[q] = split(vector::ExtractOp::create(b, loc, run, q));
+      } else {
+        for (int64_t q = 0; q < 4; ++q)
+          four[q] = split(memref::LoadOp::create(b, loc, slices[which], sliceAt(which, stage, mn, add(k, q))));
+      }
+      all.push_back(four);
+    }
+    return all;
   }
 
-  /// One step of 8 along the reduction, from depth `k` of the slices, for this
-  /// thread's accumulators, the warp's mma.sync way: lane (g = lane / 4, t = lane % 4)
-  /// holds A's (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4) of each 16x8 tile, B's
-  /// (t, g), (t + 4, g) of each 8x8 tile, and accumulators (g, 2t), (g, 2t + 1),
-  /// (g + 8, 2t), (g + 8, 2t + 1). `warpRow` and `warpCol` are the warp's tile within
-  /// the block's.
-  SmallVector<Value> mmaStep(ArrayRef<Value> slices, Value stage, Value warpRow, Value warpCol, Value g, Value t, Value k,
-                             ValueRange acc) {
-    SmallVector<std::pair<Value, Value>> a(kWarpRowTiles * 4), bt(kWarpColTiles * 2);
+  /// One stage of 16 along the reduction for this thread's accumulators, the warp's
+  /// mma.sync way: lane (g = lane / 4, t = lane % 4) holds A's (g, c), (g + 8, c),
+  /// (g, c + 4), (g + 8, c + 4) of each 16x8 tile, B's (c, g), (c + 4, g) of each 8x8
+  /// tile, and accumulators (g, 2t), (g, 2t + 1), (g + 8, 2t), (g + 8, 2t + 1), where
+  /// the mma's depths c and c + 4 are the slice's 4t + 2s and 4t + 2s + 1 in its step
+  /// s of 8. The sum over the 16 depths does not depend on their order as long as both
+  /// operands take the same one, and with this one each lane reads 4 neighbouring
+  /// depths. `warpRow` and `warpCol` are the warp's tile within the block's.
+  SmallVector<Value> multiplyStage(ArrayRef<Value> slices, Value stage, Value warpRow, Value warpCol, Value g, Value t,
+                                   ValueRange acc) {
+    SmallVector<Value> rowsRead, colsRead;
     for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
-      for (int64_t reg = 0; reg < 4; ++reg) {
-        Value row = add(add(warpRow, mi * kMmaM + (reg % 2) * 8), g);
-        a[mi * 4 + reg] = split(sliceElement(0, slices, stage, row, add(add(k, t), (reg / 2) * 4)));
-      }
+      for (int64_t half = 0; half < 2; ++half)
+        rowsRead.push_back(add(add(warpRow, mi * kMmaM + half * 8), g));
     for (int64_t ni = 0; ni < kWarpColTiles; ++ni)
-      for (int64_t reg = 0; reg < 2; ++reg) {
-        Value col = add(add(warpCol, ni * kMmaN), g);
-        bt[ni * 2 + reg] = split(sliceElement(1, slices, stage, col, add(add(k, t), reg * 4)));
-      }
+      colsRead.push_back(add(add(warpCol, ni * kMmaN), g));
+    SmallVector<Four> a = fragments(0, slices, stage, rowsRead, t);
+    SmallVector<Four> bt = fragments(1, slices, stage, colsRead, t);
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
     auto result = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
     SmallVector<Value> next(acc.begin(), acc.end());
-    auto part = [&](bool high, ArrayRef<std::pair<Value, Value>> regs, int64_t first, int64_t count) {
-      SmallVector<Value> values;
-      for (int64_t r = 0; r < count; ++r)
-        values.push_back(high ? regs[first + r].first : regs[first + r].second);
-      return values;
-    };
-    // The small products first: lo*hi, hi*lo, then hi*hi (lo*lo is below f32's
-    // precision). Each pass over the warp's 8 tiles issues 8 independent mma.syncs.
-    for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}})
-      for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
-        for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
-          MutableArrayRef<Value> c(next.data() + (mi * kWarpColTiles + ni) * 4, 4);
-          auto mma = NVVM::MmaOp::create(
-              b, loc, result, part(aHigh, a, mi * 4, 4), part(bHigh, bt, ni * 2, 2), ValueRange(c),
-              ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt, std::nullopt,
-              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
-              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
-          for (int64_t e = 0; e < 4; ++e)
-            c[e] = LLVM::ExtractValueOp::create(b, loc, mma, e);
-        }
+    auto part = [](bool high, const std::pair<Value, Value> &parts) { return high ? parts.first : parts.second; };
+    for (int64_t s = 0; s < kStageK / kMmaK; ++s)
+      // The small products first: lo*hi, hi*lo into the second half of the
+      // accumulators, then hi*hi into the first (lo*lo is below f32's precision). Each
+      // pass over the warp's 8 tiles issues 8 independent mma.syncs.
+      for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}})
+        for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
+          for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
+            SmallVector<Value> aRegs, bRegs;
+            for (int64_t reg = 0; reg < 4; ++reg) // rows g, g + 8; depths c, c + 4
+              aRegs.push_back(part(aHigh, a[mi * 2 + reg % 2][2 * s + reg / 2]));
+            for (int64_t reg = 0; reg < 2; ++reg)
+              bRegs.push_back(part(bHigh, bt[ni][2 * s + reg]));
+            int64_t half = aHigh && bHigh ? 0 : kAccumulators;
+            MutableArrayRef<Value> c(next.data() + half + (mi * kWarpColTiles + ni) * 4, 4);
+            auto mma = NVVM::MmaOp::create(
+                b, loc, result, aRegs, bRegs, ValueRange(c), ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt,
+                std::nullopt, std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
+                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+            for (int64_t e = 0; e < 4; ++e)
+              c[e] = LLVM::ExtractValueOp::create(b, loc, mma, e);
+          }
     return next;
   }
 
-  /// Accumulator `i`'s output row and column (see mmaStep).
+  /// Accumulator `i`'s output row and column (see multiplyStage).
   std::pair<Value, Value> accumulatorAt(int64_t i, Value rowBase, Value colBase, Value g, Value t) {
     int64_t tile = i / 4, e = i % 4;
     int64_t mi = tile / kWarpColTiles, ni = tile % kWarpColTiles;
@@ -513,7 +551,7 @@ struct KernelWriter {
     NVVM::CpAsyncCommitGroupOp::create(b, loc); // empty past the end: one group per step all the same
     NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), SmallVector<Value>(kAccumulators, zero));
+    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), SmallVector<Value>(2 * kAccumulators, zero));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(steps.getBody());
@@ -524,9 +562,7 @@ struct KernelWriter {
       Value aheadK = add(k0, 2 * kStageK);
       ifBefore(aheadK, kEnd, [&] { copyStage(batch, rowTile, colTile, tid, aheadK, slices, ahead); });
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
-      SmallVector<Value> next(steps.getRegionIterArgs());
-      for (int64_t k = 0; k < kStageK; k += kMmaK)
-        next = mmaStep(slices, stage, warpRow, warpCol, g, t, index(k), next);
+      SmallVector<Value> next = multiplyStage(slices, stage, warpRow, warpCol, g, t, steps.getRegionIterArgs());
       NVVM::CpAsyncWaitGroupOp::create(b, loc, 1); // step i + 1's copies have landed
       scf::YieldOp::create(b, loc, next);
     }
@@ -536,15 +572,16 @@ struct KernelWriter {
     for (int64_t i = 0; i < kAccumulators; ++i) {
       OpBuilder::InsertionGuard guard(b);
       auto [row, col] = accumulatorAt(i, rowBase, colBase, g, t);
+      Value sum = combine(steps.getResult(i), steps.getResult(kAccumulators + i));
       if (ragged) {
         Value inside = arith::AndIOp::create(b, loc, less(row, rows), less(col, cols));
         auto guardIf = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
         b.setInsertionPointToStart(guardIf.thenBlock());
       }
       if (workspace)
-        memref::StoreOp::create(b, loc, steps.getResult(i), workspace, ValueRange{part, batchIndex, row, col});
+        memref::StoreOp::create(b, loc, sum, workspace, ValueRange{part, batchIndex, row, col});
       else
-        finish(steps.getResult(i), ivs(batch, row, col, Value()));
+        finish(sum, ivs(batch, row, col, Value()));
     }
     b.setInsertionPointToEnd(&body);
     gpu::TerminatorOp::create(b, loc);

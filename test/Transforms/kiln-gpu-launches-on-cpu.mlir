@@ -111,7 +111,7 @@ func.func @reduce_with_body(%x: memref<16xf32>) {
 // iteration's head, if any, as no barrier separates them.
 // CHECK-LABEL: func @shared_loop
 // CHECK-DAG: %[[CARRIED:.+]] = memref.alloca() : memref<4xf32>
-// CHECK-DAG: %[[SHARED:.+]] = memref.alloca() : memref<8xf32>
+// CHECK-DAG: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<8xf32>
 // CHECK: scf.for %[[B:.+]] = %c0 to %c2 step %c1 {
 // CHECK: scf.for
 // CHECK: %[[X:.+]] = memref.load %arg0[%[[B]], %[[T:.+]]]
@@ -201,7 +201,7 @@ func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
 // and a store where it is issued (the load only for a nonzero count; the slot gets
 // zero otherwise); the commit and the wait go.
 // CHECK-LABEL: func @async_copy
-// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<8xf32>
+// CHECK: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<8xf32>
 // CHECK: scf.for
 // CHECK: scf.for %[[I:.+]] = %c0 to %c8
 // CHECK: %[[T:.+]] = arith.select
@@ -249,7 +249,7 @@ func.func @async_copy(%x: memref<2x8xf32>, %y: memref<2x8xf32>) {
 // w[t, 0, 0] of a 4x2x2 buffer, nesting exactly): 4 loads from a flat view, at the
 // run's offset (t * 4) and on; stores at the destination's last index and on.
 // CHECK-LABEL: func @async_copy_run
-// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<16xf32>
+// CHECK: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<16xf32>
 // CHECK: scf.for %[[T:.+]] = %c0 to %c4
 // CHECK-NEXT: %[[AT:.+]] = arith.muli %[[T]], %c4
 // CHECK-NEXT: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1] : memref<4x2x2xf32>
@@ -290,7 +290,7 @@ func.func @async_copy_run(%w: memref<4x2x2xf32>, %y: memref<16xf32>) {
 // may on the GPU: the missing barrier shows. With the barrier, every thread stores
 // before either warp goes on.
 // CHECK-LABEL: func @warps_meet
-// CHECK: %[[SHARED:.+]] = memref.alloca() : memref<64xf32>
+// CHECK: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<64xf32>
 // CHECK-NEXT: scf.for %[[W:.+]] = %c0 to %c2 step %c1 {
 // CHECK-NEXT: %[[FIRST:.+]] = arith.muli %[[W]], %c32
 // CHECK-NEXT: scf.for %[[L:.+]] = %c0 to %c32 step %c1 {
@@ -300,7 +300,7 @@ func.func @async_copy_run(%w: memref<4x2x2xf32>, %y: memref<16xf32>) {
 // CHECK: scf.for %{{.+}} = %c0 to %c32 step %c1 {
 // CHECK: memref.load %[[SHARED]]
 // CHECK-LABEL: func @warps_meet_barrier
-// CHECK: %[[SHARED2:.+]] = memref.alloca() : memref<64xf32>
+// CHECK: %[[SHARED2:.+]] = memref.alloca() {alignment = 16 : i64} : memref<64xf32>
 // CHECK-NEXT: scf.for %[[T2:.+]] = %c0 to %c64 step %c1 {
 // CHECK: memref.store %{{.+}}, %[[SHARED2]][%[[T2]]]
 // CHECK: scf.for %{{.+}} = %c0 to %c2 step %c1 {

@@ -11,8 +11,9 @@
 // A 100x72 projection over 36 inputs with a bias broadcast before and a ReLU after:
 // 2x2 blocks of 128 threads for the 64x64 tiles; 32 accumulators per thread. The
 // block steps through the 36 inputs 16 at a time: x's 64x16 slice goes to shared
-// memory k-minor (x's rows are contiguous along k; 16 + 4 floats per row), w's
-// k-major (16 rows of 64 + 8), each thread copying 8 elements of each with cp.async,
+// memory k-minor (x's rows are contiguous along k), w's k-major (16 rows of 64, each
+// row's groups of 8 columns XORed with 8 * ((k / 4) % 4)), each thread copying 8
+// elements of each with cp.async,
 // 4 at a time (x's rows of 36 and w's of 72 keep runs of 4 contiguous and aligned; 16
 // bytes bypassing L1), in three stages: the first two before the loop (each a group,
 // then a wait for the first), and each step, after its one barrier, the slices two
@@ -20,11 +21,15 @@
 // 36 is not a multiple of 16: a copy past it reads nothing and leaves zeros; runs
 // past the 100 rows or 72 columns start at most at 99 and 68. Each step is two of
 // 8, each of the warp's 2x4 tiles taking three TF32 mma.sync (lo*hi, hi*lo, hi*hi)
-// on fragments read from the step's stage. The bias starts each output, the ReLU
+// on fragments read from the step's stage, all before the first: lane t takes depths
+// 4t to 4t + 3 (its two depths in each mma), a 16-byte load from each of x's 4 rows
+// (g, g + 8, g + 16, g + 24) and 16 single loads from w's swizzled rows, each split
+// into a truncated TF32 high part and the rounded rest. hi*hi and the small products
+// accumulate apart (64 values); an output is their sum where the first is finite. The bias starts each output, the ReLU
 // finishes it, and outputs past the 100x72 edge are not stored. The product's
 // buffer, which only the three generics touched, is never written.
 // CHECK-LABEL: func @dense_relu
-// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<3x16x72xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c1) threads(%[[T:.+]], %{{.+}}, %{{.+}}) in (%{{.+}} = %c128, %{{.+}}, %{{.+}}) workgroup(%[[XS:.+]] : memref<3x64x16xf32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<3x16x64xf32, #gpu.address_space<workgroup>>)
 // CHECK: arith.minui %{{.+}}, %c99
 // CHECK: %[[IN:.+]] = arith.cmpi ult, %[[KX:.+]], %c36
 // CHECK-NEXT: arith.minui %[[KX]], %c32
@@ -40,7 +45,7 @@
 // CHECK: {{^ *}}}{{$}}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
+// CHECK-NEXT: %[[ACC:.+]]:64 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
 // CHECK-NEXT: %[[FROM:.+]] = arith.subi %[[K]], %c0
 // CHECK-NEXT: %[[STEP:.+]] = arith.divui %[[FROM]], %c16
 // CHECK: %[[STAGE:.+]] = arith.remui %[[STEP]], %c3
@@ -55,18 +60,37 @@
 // CHECK: {{^ *}}}{{$}}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NOT: gpu.barrier
-// CHECK: memref.load %[[XS]][%[[STAGE]],
-// CHECK: arith.andi %{{.+}}, %c-8192_i32
-// CHECK: memref.load %[[WS]][%[[STAGE]],
+// CHECK: %[[T4:.+]] = arith.muli %{{.+}}, %c4 : index
+// CHECK-NEXT: %[[X0:.+]] = vector.load %[[XS]][%[[STAGE]], %{{.+}}, %[[T4]]] {alignment = 16 : i64} : memref<3x64x16xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK-NEXT: %[[E0:.+]] = vector.extract %[[X0]][0]
+// CHECK: %[[BITS:.+]] = arith.bitcast %[[E0]] : f32 to i32
+// CHECK-NEXT: %[[HI:.+]] = arith.andi %[[BITS]], %c-8192_i32
+// CHECK-NEXT: %[[HIF:.+]] = arith.bitcast %[[HI]] : i32 to f32
+// CHECK-NEXT: %[[REST:.+]] = arith.subf %[[E0]], %[[HIF]]
+// CHECK-NEXT: %[[RESTBITS:.+]] = arith.bitcast %[[REST]] : f32 to i32
+// CHECK: %[[HALF:.+]] = arith.addi %[[RESTBITS]], %c4096_i32
+// CHECK-NEXT: arith.andi %[[HALF]], %c-8192_i32
+// CHECK-COUNT-3: vector.load %[[XS]][%[[STAGE]], %{{.+}}, %[[T4]]] {alignment = 16 : i64}
+// CHECK: %[[Q:.+]] = arith.divui %[[T4]], %c4
+// CHECK-NEXT: %[[R:.+]] = arith.remui %[[Q]], %c4
+// CHECK-NEXT: %[[SW:.+]] = arith.muli %[[R]], %c8
+// CHECK-NEXT: %[[COL:.+]] = arith.xori %{{.+}}, %[[SW]]
+// CHECK-NEXT: memref.load %[[WS]][%[[STAGE]], %[[T4]], %[[COL]]]
+// CHECK-COUNT-15: memref.load %[[WS]][%[[STAGE]],
+// CHECK-NOT: memref.load
 // CHECK-COUNT-24: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
-// CHECK: memref.load %[[XS]]
+// CHECK-NOT: memref.load
 // CHECK-COUNT-24: nvvm.mma.sync
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: scf.yield
 // CHECK-NOT: nvvm.mma.sync
+// CHECK: %[[ABS:.+]] = math.absf %[[ACC]]#0
+// CHECK-NEXT: %[[FINITE:.+]] = arith.cmpf olt, %[[ABS]], %cst_0
+// CHECK-NEXT: %[[BOTH:.+]] = arith.addf %[[ACC]]#0, %[[ACC]]#32
+// CHECK-NEXT: %[[SUM:.+]] = arith.select %[[FINITE]], %[[BOTH]], %[[ACC]]#0
 // CHECK: scf.if
 // CHECK: %[[B:.+]] = memref.load %arg2[%{{.+}}] : memref<72xf32>
-// CHECK: %[[S:.+]] = arith.addf %[[B]], %[[ACC]]#0
+// CHECK: %[[S:.+]] = arith.addf %[[B]], %[[SUM]]
 // CHECK: %[[R:.+]] = arith.maximumf %[[S]], %{{.+}}
 // CHECK: memref.store %[[R]], %arg3
 // CHECK-COUNT-31: memref.store %{{.+}}, %arg3
@@ -100,13 +124,14 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 
 // On the CPU (kiln-gpu-launches-on-cpu) the same kernel runs, its mma.syncs computed
 // warp by warp from the fragments every lane leaves in per-thread arrays (A's 4 and
-// B's 2 registers as i32, C's 4), 8 at a time: a pass over the warp's 8 tiles.
+// B's 2 registers as i32, C's 4), up to 16 at a time: the hi*lo pass over the
+// warp's 8 tiles and the hi*hi pass, which reads other accumulators.
 // EMU-LABEL: func @dense_relu
-// EMU-DAG: memref.alloca() : memref<128x8x4xi32>
-// EMU-DAG: memref.alloca() : memref<128x8x2xi32>
-// EMU-DAG: memref.alloca() : memref<128x8x4xf32>
-// EMU-DAG: memref.alloca() : memref<3x64x20xf32>
-// EMU-DAG: memref.alloca() : memref<3x16x72xf32>
+// EMU-DAG: memref.alloca() : memref<128x16x4xi32>
+// EMU-DAG: memref.alloca() : memref<128x16x2xi32>
+// EMU-DAG: memref.alloca() : memref<128x16x4xf32>
+// EMU-DAG: memref.alloca() {alignment = 16 : i64} : memref<3x64x16xf32>
+// EMU-DAG: memref.alloca() {alignment = 16 : i64} : memref<3x16x64xf32>
 // EMU-NOT: nvvm.
 // EMU-NOT: gpu.
 // EMU: return
@@ -122,7 +147,7 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 #sa = affine_map<(h, i, j, d) -> (h, i, j)>
 // CHECK-LABEL: func @scores
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c2, %{{.+}} = %c12)
-// CHECK-SAME: workgroup(%{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<3x64x16xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x16xf32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: arith.minui
 // CHECK: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[{{.+}}], 4 {bypassL1} : memref<12x128x64xf32>
 // CHECK: scf.for %{{.+}} = %c0 to %c64 step %c16
@@ -229,7 +254,7 @@ func.func @too_many_rows(%x: memref<4194305x16xf32>, %w: memref<16x16xf32>, %y: 
 // CHECK-LABEL: func @padded_conv
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1)
-// CHECK-SAME: workgroup(%{{.+}} : memref<3x16x72xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x20xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.+}} : memref<3x16x64xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<3x64x16xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[H:.+]] = arith.subi %{{.+}}, %c1 : index
 // CHECK: arith.cmpi ult, %[[H]], %c7 : index
 // CHECK: %[[IN:.+]] = arith.select %{{.+}}, %c1, %c0 : index
@@ -338,7 +363,7 @@ func.func @long_reduction(%x: memref<16x1024xf32>, %w: memref<1024x40xf32>, %bia
 #c = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func @strided_lhs
 // CHECK: gpu.launch
-// CHECK-COUNT-8: memref.store %{{.+}}, %{{.+}}[%c0, %{{.+}}, %{{.+}}] : memref<3x64x20xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-8: memref.store %{{.+}}, %{{.+}}[%c0, %{{.+}}, %{{.+}}] : memref<3x64x16xf32, #gpu.address_space<workgroup>>
 // CHECK-COUNT-2: nvgpu.device_async_copy %arg1[{{.+}}], %{{.+}}[%c0, {{.+}}], 4 {bypassL1} : memref<64x64xf32>
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for

@@ -411,7 +411,7 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
     left (sqrt, fma, abs, floor) lowers to NVVM intrinsics.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect", "::mlir::math::MathDialect"];
 }
 
 def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func::FuncOp"> {
@@ -479,7 +479,8 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::affine::AffineDialect", "::mlir::nvgpu::NVGPUDialect"];
+                           "::mlir::affine::AffineDialect", "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect", "::mlir::math::MathDialect"];
 }
 
 def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::FuncOp"> {
