@@ -430,17 +430,22 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     operand into shared memory with `cp.async` (`nvgpu.device_async_copy`),
     neighbouring threads reading neighbouring elements (along the reduction where the
     operand's last dimension follows it, else along its rows or columns), and the
-    warps read their fragments from there, through row padding that spreads each read
-    over the 32 banks. The slices have three stages: the copies for the next two steps
+    warps read their fragments from there. Both operands take the slice's 16 depths
+    in an order where each lane's four are neighbours, so a k-minor slice gives them
+    in one 16-byte read; a k-major slice's rows have their groups of 8 columns XORed
+    with 8 * ((k / 4) % 4), which keeps a warp's reads on 32 banks. The slices have
+    three stages: the copies for the next two steps
     are in flight while the warps multiply, and one barrier a step publishes the
     step's slices and ends the reads of the stage the next copies overwrite. An
     operand whose last dimension is strided, or padded with a value other than zero,
     is loaded and stored instead of copied. A copy moves 4 floats (16 bytes) where
     the copy's loop indexes the buffer's last dimension alone with an extent a
     multiple of 4 and the buffer's offset and outer strides are multiples of 4, else
-    one. Each operand is split into a TF32 high part and the TF32 of the rest,
-    and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32, so
-    the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
+    one. Each operand is split into a TF32 high part (truncated) and the TF32 of the
+    rest, and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32,
+    so the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits;
+    the hi*hi sums and the small ones accumulate apart, the second added only where
+    the first is finite, so infinities, NaN and overflow come out as in f32.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
     accumulator its starting value and an elementwise epilogue right after (bias,
     activation, residual add) runs on the finished accumulators, each thread storing
@@ -459,17 +464,18 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
         ins(%x, %w : memref<128x768xf32>, memref<768x768xf32>) outs(%y : memref<128x768xf32>)
     // becomes
     gpu.launch blocks(12, 2, 1) threads(128, 1, 1)
-               workgroup(%xs : memref<3x64x20xf32, #gpu.address_space<workgroup>>,
-                         %ws : memref<3x16x72xf32, #gpu.address_space<workgroup>>) {
+               workgroup(%xs : memref<3x64x16xf32, #gpu.address_space<workgroup>>,
+                         %ws : memref<3x16x64xf32, #gpu.address_space<workgroup>>) {
       nvgpu.device_async_copy ... // this thread's 8 elements of each slice at depth 0
       nvvm.cp.async.commit.group
       nvgpu.device_async_copy ... // and at depth 16, into stage 1
       nvvm.cp.async.commit.group
       nvvm.cp.async.wait.group 1  // the first group has landed
-      %acc:48 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
+      %acc:64 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
         gpu.barrier
         scf.if (%k + 32 < 768) { nvgpu.device_async_copy ... into stage (%k / 16 + 2) % 3 }
         nvvm.cp.async.commit.group
+        %x = vector.load %xs[%stage, %row, %t4] {alignment = 16 : i64} ... // depths 4t .. 4t + 3
         ... nvvm.mma.sync A[...] B[...] C[...] {multiplicandAPtxType = #nvvm.mma_type<tf32>, ...}
         nvvm.cp.async.wait.group 1
       }
