@@ -12,7 +12,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -40,7 +39,7 @@ constexpr int64_t kWarpSize = 32, kBlockTile = 64, kWarpTile = 32, kMmaM = 16, k
 constexpr int64_t kStageK = 16, kStages = 3;
 constexpr int64_t kWarpRowTiles = kWarpTile / kMmaM, kWarpColTiles = kWarpTile / kMmaN;
 constexpr int64_t kThreads = (kBlockTile / kWarpTile) * (kBlockTile / kWarpTile) * kWarpSize;
-constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile (in two sets: see split)
+constexpr int64_t kAccumulators = kWarpRowTiles * kWarpColTiles * 4; // 4 per thread per mma tile
 constexpr int64_t kStaged = kBlockTile * kStageK / kThreads;          // per thread per operand and step
 // The warps read their fragments 16 bytes at a time where a slice is stored k-minor
 // (see fragments()): its rows are 16 floats, unpadded, and the 8 lanes of each quarter
@@ -250,20 +249,25 @@ struct KernelWriter {
   /// `x` as a TF32 high part (its sign, exponent and top 10 mantissa bits) and the
   /// TF32 of the rest: x = hi + lo to about 2^-21 of x, where TF32 alone keeps 2^-10.
   /// Truncating (not rounding) the high part keeps it finite near FLT_MAX and costs
-  /// one op. The products hi*hi accumulate apart from the small ones (lo*hi, hi*lo),
-  /// which are added at the end only to a finite sum of the first: an infinite
-  /// operand (whose rest is NaN) or an overflow then gives what f32 would.
+  /// one op. An infinite x has a NaN rest (see exactSum).
   std::pair<Value, Value> split(Value x) {
     Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
     Value hi = arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, b.getI32Type(), x), mask);
     return {hi, tf32Bits(arith::SubFOp::create(b, loc, x, asFloat(hi)))};
   }
-  /// A finished output's sum from its two accumulators (see split).
-  Value combine(Value high, Value small) {
-    Value inf = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(std::numeric_limits<float>::infinity()));
-    Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, high), inf);
-    Value sum = arith::AddFOp::create(b, loc, high, small);
-    return arith::SelectOp::create(b, loc, finite, sum, high);
+  /// Output (`row`, `col`)'s sum over depths [`kStart`, `kEnd`) in plain f32, a
+  /// product at a time from the operands in memory. The tensor cores' sum is NaN
+  /// where an operand is infinite (its rest is NaN; a small product 0 * inf is too)
+  /// even when f32's is ±inf: such a thread's outputs take this sum instead.
+  Value exactSum(ArrayRef<Value> batch, Value row, Value col, Value kStart, Value kEnd) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    auto loop = scf::ForOp::create(b, loc, kStart, kEnd, index(1), ValueRange{zero});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k = loop.getInductionVar();
+    Value product = arith::MulFOp::create(b, loc, element(0, batch, row, Value(), k), element(1, batch, Value(), col, k));
+    scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(b, loc, loop.getRegionIterArgs()[0], product)});
+    return loop.getResult(0);
   }
   Value asFloat(Value bits) { return arith::BitcastOp::create(b, loc, b.getF32Type(), bits); }
 
@@ -439,9 +443,8 @@ struct KernelWriter {
     SmallVector<Value> next(acc.begin(), acc.end());
     auto part = [](bool high, const std::pair<Value, Value> &parts) { return high ? parts.first : parts.second; };
     for (int64_t s = 0; s < kStageK / kMmaK; ++s)
-      // The small products first: lo*hi, hi*lo into the second half of the
-      // accumulators, then hi*hi into the first (lo*lo is below f32's precision). Each
-      // pass over the warp's 8 tiles issues 8 independent mma.syncs.
+      // The small products first: lo*hi, hi*lo, then hi*hi (lo*lo is below f32's
+      // precision). Each pass over the warp's 8 tiles issues 8 independent mma.syncs.
       for (auto [aHigh, bHigh] : {std::pair{false, true}, std::pair{true, false}, std::pair{true, true}})
         for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
           for (int64_t ni = 0; ni < kWarpColTiles; ++ni) {
@@ -450,8 +453,7 @@ struct KernelWriter {
               aRegs.push_back(part(aHigh, a[mi * 2 + reg % 2][2 * s + reg / 2]));
             for (int64_t reg = 0; reg < 2; ++reg)
               bRegs.push_back(part(bHigh, bt[ni][2 * s + reg]));
-            int64_t half = aHigh && bHigh ? 0 : kAccumulators;
-            MutableArrayRef<Value> c(next.data() + half + (mi * kWarpColTiles + ni) * 4, 4);
+            MutableArrayRef<Value> c(next.data() + (mi * kWarpColTiles + ni) * 4, 4);
             auto mma = NVVM::MmaOp::create(
                 b, loc, result, aRegs, bRegs, ValueRange(c), ArrayRef<int64_t>{kMmaM, kMmaN, kMmaK}, std::nullopt,
                 std::nullopt, std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::tf32, NVVM::MMATypes::tf32},
@@ -463,11 +465,16 @@ struct KernelWriter {
   }
 
   /// Accumulator `i`'s output row and column (see multiplyStage).
-  std::pair<Value, Value> accumulatorAt(int64_t i, Value rowBase, Value colBase, Value g, Value t) {
-    int64_t tile = i / 4, e = i % 4;
-    int64_t mi = tile / kWarpColTiles, ni = tile % kWarpColTiles;
-    Value row = add(add(rowBase, mi * kMmaM + (e / 2) * 8), g);
-    Value col = add(add(colBase, ni * kMmaN + e % 2), mul(t, 2));
+  /// `i` may be a constant (what is constant folds) or not (a loop over them).
+  std::pair<Value, Value> accumulatorAt(Value i, Value rowBase, Value colBase, Value g, Value t) {
+    auto divide = [&](Value x, int64_t y) { return b.createOrFold<arith::DivUIOp>(loc, x, index(y)); };
+    auto remainder = [&](Value x, int64_t y) { return b.createOrFold<arith::RemUIOp>(loc, x, index(y)); };
+    auto times = [&](Value x, int64_t y) { return b.createOrFold<arith::MulIOp>(loc, x, index(y)); };
+    auto plus = [&](Value x, Value y) { return b.createOrFold<arith::AddIOp>(loc, x, y); };
+    Value tile = divide(i, 4), e = remainder(i, 4);
+    Value mi = divide(tile, kWarpColTiles), ni = remainder(tile, kWarpColTiles);
+    Value row = plus(plus(rowBase, plus(times(mi, kMmaM), times(divide(e, 2), 8))), g);
+    Value col = plus(plus(colBase, plus(times(ni, kMmaN), remainder(e, 2))), mul(t, 2));
     return {row, col};
   }
 
@@ -551,7 +558,7 @@ struct KernelWriter {
     NVVM::CpAsyncCommitGroupOp::create(b, loc); // empty past the end: one group per step all the same
     NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), SmallVector<Value>(2 * kAccumulators, zero));
+    auto steps = scf::ForOp::create(b, loc, kStart, kEnd, index(kStageK), SmallVector<Value>(kAccumulators, zero));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(steps.getBody());
@@ -569,20 +576,37 @@ struct KernelWriter {
 
     Value rowBase = add(rowTile, warpRow), colBase = add(colTile, warpCol);
     bool ragged = rows % kBlockTile || cols % kBlockTile;
-    for (int64_t i = 0; i < kAccumulators; ++i) {
+    // Output `i`'s sum `sumAt` finished (or left in the workspace).
+    auto finishOne = [&](Value i, llvm::function_ref<Value(Value, Value)> sumAt) {
       OpBuilder::InsertionGuard guard(b);
       auto [row, col] = accumulatorAt(i, rowBase, colBase, g, t);
-      Value sum = combine(steps.getResult(i), steps.getResult(kAccumulators + i));
       if (ragged) {
         Value inside = arith::AndIOp::create(b, loc, less(row, rows), less(col, cols));
         auto guardIf = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
         b.setInsertionPointToStart(guardIf.thenBlock());
       }
+      Value sum = sumAt(row, col);
       if (workspace)
         memref::StoreOp::create(b, loc, sum, workspace, ValueRange{part, batchIndex, row, col});
       else
         finish(sum, ivs(batch, row, col, Value()));
+    };
+    // A NaN among this thread's sums (rare: an infinite or NaN operand) sends all of
+    // them to exactSum, one loop over the outputs (kept small: the registers a kernel
+    // gets are those its largest path needs); otherwise the accumulators are the sums.
+    Value anyNaN;
+    for (Value acc : steps.getResults()) {
+      Value nan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, acc, acc);
+      anyNaN = anyNaN ? arith::OrIOp::create(b, loc, anyNaN, nan).getResult() : nan;
     }
+    auto nanIf = scf::IfOp::create(b, loc, anyNaN, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(nanIf.thenBlock());
+    auto outputs = scf::ForOp::create(b, loc, index(0), index(kAccumulators), index(1));
+    b.setInsertionPointToStart(outputs.getBody());
+    finishOne(outputs.getInductionVar(), [&](Value row, Value col) { return exactSum(batch, row, col, kStart, kEnd); });
+    b.setInsertionPointToStart(nanIf.elseBlock());
+    for (int64_t i = 0; i < kAccumulators; ++i)
+      finishOne(index(i), [&](Value, Value) { return steps.getResult(i); });
     b.setInsertionPointToEnd(&body);
     gpu::TerminatorOp::create(b, loc);
     b.setInsertionPointAfter(launch);

@@ -24,8 +24,9 @@
 // on fragments read from the step's stage, all before the first: lane t takes depths
 // 4t to 4t + 3 (its two depths in each mma), a 16-byte load from each of x's 4 rows
 // (g, g + 8, g + 16, g + 24) and 16 single loads from w's swizzled rows, each split
-// into a truncated TF32 high part and the rounded rest. hi*hi and the small products
-// accumulate apart (64 values); an output is their sum where the first is finite. The bias starts each output, the ReLU
+// into a truncated TF32 high part and the rounded rest. A thread with a NaN sum
+// computes its outputs again in plain f32 (a loop over them, a product at a time):
+// an infinite operand makes the tensor cores' sum NaN where f32's is ±inf. The bias starts each output, the ReLU
 // finishes it, and outputs past the 100x72 edge are not stored. The product's
 // buffer, which only the three generics touched, is never written.
 // CHECK-LABEL: func @dense_relu
@@ -45,7 +46,7 @@
 // CHECK: {{^ *}}}{{$}}
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
-// CHECK-NEXT: %[[ACC:.+]]:64 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
+// CHECK-NEXT: %[[ACC:.+]]:32 = scf.for %[[K:.+]] = %c0 to %c36 step %c16 iter_args(
 // CHECK-NEXT: %[[FROM:.+]] = arith.subi %[[K]], %c0
 // CHECK-NEXT: %[[STEP:.+]] = arith.divui %[[FROM]], %c16
 // CHECK: %[[STAGE:.+]] = arith.remui %[[STEP]], %c3
@@ -84,13 +85,24 @@
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: scf.yield
 // CHECK-NOT: nvvm.mma.sync
-// CHECK: %[[ABS:.+]] = math.absf %[[ACC]]#0
-// CHECK-NEXT: %[[FINITE:.+]] = arith.cmpf olt, %[[ABS]], %cst_0
-// CHECK-NEXT: %[[BOTH:.+]] = arith.addf %[[ACC]]#0, %[[ACC]]#32
-// CHECK-NEXT: %[[SUM:.+]] = arith.select %[[FINITE]], %[[BOTH]], %[[ACC]]#0
+// CHECK: arith.cmpf uno, %[[ACC]]#0, %[[ACC]]#0
+// CHECK-COUNT-31: arith.ori
+// CHECK-NEXT: scf.if %{{.+}} {
+// CHECK-NEXT: scf.for %{{.+}} = %c0 to %c32 step %c1 {
+// CHECK: scf.if
+// CHECK-NEXT: %[[EXACT:.+]] = scf.for %{{.+}} = %c0 to %c36 step %c1 iter_args(%[[PARTIAL:.+]] = %cst) -> (f32) {
+// CHECK: %[[WK:.+]] = memref.load %arg1
+// CHECK: %[[XK:.+]] = memref.load %arg0
+// CHECK: %[[PRODUCT:.+]] = arith.mulf
+// CHECK-NEXT: %[[MORE:.+]] = arith.addf %[[PARTIAL]], %[[PRODUCT]]
+// CHECK-NEXT: scf.yield %[[MORE]]
+// CHECK: arith.addf %{{.+}}, %[[EXACT]]
+// CHECK: memref.store %{{.+}}, %arg3
+// CHECK-NOT: memref.store
+// CHECK: } else {
 // CHECK: scf.if
 // CHECK: %[[B:.+]] = memref.load %arg2[%{{.+}}] : memref<72xf32>
-// CHECK: %[[S:.+]] = arith.addf %[[B]], %[[SUM]]
+// CHECK: %[[S:.+]] = arith.addf %[[B]], %[[ACC]]#0
 // CHECK: %[[R:.+]] = arith.maximumf %[[S]], %{{.+}}
 // CHECK: memref.store %[[R]], %arg3
 // CHECK-COUNT-31: memref.store %{{.+}}, %arg3
@@ -124,12 +136,11 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 
 // On the CPU (kiln-gpu-launches-on-cpu) the same kernel runs, its mma.syncs computed
 // warp by warp from the fragments every lane leaves in per-thread arrays (A's 4 and
-// B's 2 registers as i32, C's 4), up to 16 at a time: the hi*lo pass over the
-// warp's 8 tiles and the hi*hi pass, which reads other accumulators.
+// B's 2 registers as i32, C's 4), 8 at a time: a pass over the warp's 8 tiles.
 // EMU-LABEL: func @dense_relu
-// EMU-DAG: memref.alloca() : memref<128x16x4xi32>
-// EMU-DAG: memref.alloca() : memref<128x16x2xi32>
-// EMU-DAG: memref.alloca() : memref<128x16x4xf32>
+// EMU-DAG: memref.alloca() : memref<128x8x4xi32>
+// EMU-DAG: memref.alloca() : memref<128x8x2xi32>
+// EMU-DAG: memref.alloca() : memref<128x8x4xf32>
 // EMU-DAG: memref.alloca() {alignment = 16 : i64} : memref<3x64x16xf32>
 // EMU-DAG: memref.alloca() {alignment = 16 : i64} : memref<3x16x64xf32>
 // EMU-NOT: nvvm.
@@ -153,6 +164,7 @@ func.func @dense_relu(%x: memref<100x36xf32>, %w: memref<36x72xf32>, %bias: memr
 // CHECK: scf.for %{{.+}} = %c0 to %c64 step %c16
 // CHECK: nvvm.mma.sync
 // CHECK: scf.yield
+// CHECK: } else {
 // CHECK-NOT: scf.if
 // CHECK: %[[OLD:.+]] = memref.load %arg2[{{.+}}] : memref<12x128x128xf32>
 // CHECK: arith.addf %[[OLD]]

@@ -411,7 +411,7 @@ def KilnApproximateMath : Pass<"kiln-approximate-math"> {
     left (sqrt, fma, abs, floor) lowers to NVVM intrinsics.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-                           "::mlir::vector::VectorDialect", "::mlir::math::MathDialect"];
+                           "::mlir::vector::VectorDialect"];
 }
 
 def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func::FuncOp"> {
@@ -443,9 +443,10 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
     multiple of 4 and the buffer's offset and outer strides are multiples of 4, else
     one. Each operand is split into a TF32 high part (truncated) and the TF32 of the
     rest, and the three products that matter (lo*hi, hi*lo, hi*hi) accumulate in f32,
-    so the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits;
-    the hi*hi sums and the small ones accumulate apart, the second added only where
-    the first is finite, so infinities, NaN and overflow come out as in f32.
+    so the result keeps f32's accuracy (3xTF32) where plain TF32 would keep 10 bits.
+    A thread with a NaN sum (an infinite operand's rest is NaN, and 0 * inf is too)
+    computes its outputs again in plain f32, a product at a time, so infinities and
+    NaN come out as in f32.
     An elementwise init right before (a zero fill, a bias broadcast) gives each
     accumulator its starting value and an elementwise epilogue right after (bias,
     activation, residual add) runs on the finished accumulators, each thread storing
@@ -471,7 +472,7 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
       nvgpu.device_async_copy ... // and at depth 16, into stage 1
       nvvm.cp.async.commit.group
       nvvm.cp.async.wait.group 1  // the first group has landed
-      %acc:64 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
+      %acc:32 = scf.for %k = %c0 to %c768 step %c16 iter_args(...) {
         gpu.barrier
         scf.if (%k + 32 < 768) { nvgpu.device_async_copy ... into stage (%k / 16 + 2) % 3 }
         nvvm.cp.async.commit.group
@@ -486,7 +487,7 @@ def KilnGPUTensorCoreMatmuls : Pass<"kiln-gpu-tensor-core-matmuls", "mlir::func:
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect", "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::affine::AffineDialect", "::mlir::nvgpu::NVGPUDialect",
-                           "::mlir::vector::VectorDialect", "::mlir::math::MathDialect"];
+                           "::mlir::vector::VectorDialect"];
 }
 
 def KilnGPUBlockReductions : Pass<"kiln-gpu-block-reductions", "mlir::func::FuncOp"> {
