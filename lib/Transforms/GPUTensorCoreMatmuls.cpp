@@ -396,25 +396,53 @@ struct KernelWriter {
       }
     }
   }
+  Value foldedDiv(Value x, int64_t y) { return b.createOrFold<arith::DivUIOp>(loc, x, index(y)); }
+  Value foldedRem(Value x, int64_t y) { return b.createOrFold<arith::RemUIOp>(loc, x, index(y)); }
+  Value foldedMul(Value x, int64_t y) { return b.createOrFold<arith::MulIOp>(loc, x, index(y)); }
+  Value foldedAdd(Value x, Value y) { return b.createOrFold<arith::AddIOp>(loc, x, y); }
+
+  /// Where in the warp's tile the `slot`th of the 4 rows (A) or columns (B) of
+  /// operand `which` lies that lane group `g` reads: A's rows g and g + 8 of each of
+  /// the warp's 2 row tiles, B's column g of each of its 4 column tiles. From a
+  /// k-major slice a lane reads 4 neighbours instead, 4g + slot, in one 16-byte read
+  /// per depth: the mma.syncs then take the warp tile's rows or columns in another
+  /// order, which the accumulators' positions follow (accumulatorAt). (From a k-minor
+  /// slice, rows 4 apart would share banks.) `slot` may be a constant.
+  static_assert(kWarpRowTiles * 2 == 4 && kWarpColTiles == 4, "4 slots: one 16-byte read");
+  Value slotOffset(unsigned which, Value slot, Value g) {
+    if (!stagedAlongK(which))
+      return foldedAdd(foldedMul(g, 4), slot);
+    if (which == 1)
+      return foldedAdd(foldedMul(slot, kMmaN), g);
+    return foldedAdd(foldedAdd(foldedMul(foldedDiv(slot, 2), kMmaM), foldedMul(foldedRem(slot, 2), 8)), g);
+  }
+
   /// This thread's elements of the slice of `stage` of operand `which`, split into
-  /// TF32 parts: at each of its rows or columns `mns`, the four at depths 4t to
-  /// 4t + 3. Stored k-minor, the four are one 16-byte load.
+  /// TF32 parts: at each of its 4 rows or columns (slotOffset from `warpBase`), the
+  /// four at depths 4t to 4t + 3, one 16-byte read per row stored k-minor, per depth
+  /// stored k-major.
   using Four = std::array<std::pair<Value, Value>, 4>;
-  SmallVector<Four> fragments(unsigned which, ArrayRef<Value> slices, Value stage, ArrayRef<Value> mns, Value t) {
+  SmallVector<Four> fragments(unsigned which, ArrayRef<Value> slices, Value stage, Value warpBase, Value g, Value t) {
+    auto read16 = [&](Value mn, Value k) {
+      return vector::LoadOp::create(b, loc, VectorType::get({4}, b.getF32Type()), slices[which],
+                                    sliceAt(which, stage, mn, k), /*nontemporal=*/false, llvm::MaybeAlign(16))
+          .getResult();
+    };
     Value k = mul(t, 4);
-    SmallVector<Four> all;
-    for (Value mn : mns) {
-      Four four;
-      if (stagedAlongK(which)) {
-        Value run = vector::LoadOp::create(b, loc, VectorType::get({4}, b.getF32Type()), slices[which],
-                                           sliceAt(which, stage, mn, k), /*nontemporal=*/false, llvm::MaybeAlign(16));
+    SmallVector<Four> all(4);
+    if (stagedAlongK(which)) {
+      for (int64_t slot = 0; slot < 4; ++slot) {
+        Value run = read16(add(warpBase, slotOffset(which, index(slot), g)), k);
         for (int64_t q = 0; q < 4; ++q)
-          four[q] = split(vector::ExtractOp::create(b, loc, run, q));
-      } else {
-        for (int64_t q = 0; q < 4; ++q)
-          four[q] = split(memref::LoadOp::create(b, loc, slices[which], sliceAt(which, stage, mn, add(k, q))));
+          all[slot][q] = split(vector::ExtractOp::create(b, loc, run, q));
       }
-      all.push_back(four);
+      return all;
+    }
+    Value first = add(warpBase, slotOffset(which, index(0), g));
+    for (int64_t q = 0; q < 4; ++q) {
+      Value run = read16(first, add(k, q));
+      for (int64_t slot = 0; slot < 4; ++slot)
+        all[slot][q] = split(vector::ExtractOp::create(b, loc, run, slot));
     }
     return all;
   }
@@ -426,17 +454,12 @@ struct KernelWriter {
   /// the mma's depths c and c + 4 are the slice's 4t + 2s and 4t + 2s + 1 in its step
   /// s of 8. The sum over the 16 depths does not depend on their order as long as both
   /// operands take the same one, and with this one each lane reads 4 neighbouring
-  /// depths. `warpRow` and `warpCol` are the warp's tile within the block's.
+  /// depths. Which of the warp tile's rows and columns an mma tile's are, slotOffset
+  /// says. `warpRow` and `warpCol` are the warp's tile within the block's.
   SmallVector<Value> multiplyStage(ArrayRef<Value> slices, Value stage, Value warpRow, Value warpCol, Value g, Value t,
                                    ValueRange acc) {
-    SmallVector<Value> rowsRead, colsRead;
-    for (int64_t mi = 0; mi < kWarpRowTiles; ++mi)
-      for (int64_t half = 0; half < 2; ++half)
-        rowsRead.push_back(add(add(warpRow, mi * kMmaM + half * 8), g));
-    for (int64_t ni = 0; ni < kWarpColTiles; ++ni)
-      colsRead.push_back(add(add(warpCol, ni * kMmaN), g));
-    SmallVector<Four> a = fragments(0, slices, stage, rowsRead, t);
-    SmallVector<Four> bt = fragments(1, slices, stage, colsRead, t);
+    SmallVector<Four> a = fragments(0, slices, stage, warpRow, g, t);
+    SmallVector<Four> bt = fragments(1, slices, stage, warpCol, g, t);
     MLIRContext *ctx = b.getContext();
     Type f32 = b.getF32Type();
     auto result = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
@@ -464,18 +487,15 @@ struct KernelWriter {
     return next;
   }
 
-  /// Accumulator `i`'s output row and column (see multiplyStage).
-  /// `i` may be a constant (what is constant folds) or not (a loop over them).
+  /// Accumulator `i`'s output row and column (see multiplyStage): in mma tile
+  /// (mi, ni), row g or g + 8, column c = 2t or 2t + 1, whose B elements lane group c
+  /// read. `i` may be a constant (what is constant folds) or not (a loop over them).
   std::pair<Value, Value> accumulatorAt(Value i, Value rowBase, Value colBase, Value g, Value t) {
-    auto divide = [&](Value x, int64_t y) { return b.createOrFold<arith::DivUIOp>(loc, x, index(y)); };
-    auto remainder = [&](Value x, int64_t y) { return b.createOrFold<arith::RemUIOp>(loc, x, index(y)); };
-    auto times = [&](Value x, int64_t y) { return b.createOrFold<arith::MulIOp>(loc, x, index(y)); };
-    auto plus = [&](Value x, Value y) { return b.createOrFold<arith::AddIOp>(loc, x, y); };
-    Value tile = divide(i, 4), e = remainder(i, 4);
-    Value mi = divide(tile, kWarpColTiles), ni = remainder(tile, kWarpColTiles);
-    Value row = plus(plus(rowBase, plus(times(mi, kMmaM), times(divide(e, 2), 8))), g);
-    Value col = plus(plus(colBase, plus(times(ni, kMmaN), remainder(e, 2))), mul(t, 2));
-    return {row, col};
+    Value tile = foldedDiv(i, 4), e = foldedRem(i, 4);
+    Value mi = foldedDiv(tile, kWarpColTiles), ni = foldedRem(tile, kWarpColTiles);
+    Value aSlot = foldedAdd(foldedMul(mi, 2), foldedDiv(e, 2));
+    Value c = foldedAdd(mul(t, 2), foldedRem(e, 2));
+    return {foldedAdd(rowBase, slotOffset(0, aSlot, g)), foldedAdd(colBase, slotOffset(1, ni, c))};
   }
 
   /// Output (`row`, `col`) of `batch` (null: at the generic's loop indices `at`)

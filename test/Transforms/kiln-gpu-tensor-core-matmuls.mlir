@@ -23,7 +23,8 @@
 // 8, each of the warp's 2x4 tiles taking three TF32 mma.sync (lo*hi, hi*lo, hi*hi)
 // on fragments read from the step's stage, all before the first: lane t takes depths
 // 4t to 4t + 3 (its two depths in each mma), a 16-byte load from each of x's 4 rows
-// (g, g + 8, g + 16, g + 24) and 16 single loads from w's swizzled rows, each split
+// (g, g + 8, g + 16, g + 24), and from w's swizzled rows a 16-byte load at each of
+// those depths: columns 4g to 4g + 3 (the mma tiles' column g each), each split
 // into a truncated TF32 high part and the rounded rest. A thread with a NaN sum
 // computes its outputs again in plain f32 (a loop over them, a product at a time):
 // an infinite operand makes the tensor cores' sum NaN where f32's is ±inf. The bias starts each output, the ReLU
@@ -62,7 +63,8 @@
 // CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NOT: gpu.barrier
 // CHECK: %[[T4:.+]] = arith.muli %{{.+}}, %c4 : index
-// CHECK-NEXT: %[[X0:.+]] = vector.load %[[XS]][%[[STAGE]], %{{.+}}, %[[T4]]] {alignment = 16 : i64} : memref<3x64x16xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK-NEXT: %[[ROW0:.+]] = arith.addi
+// CHECK-NEXT: %[[X0:.+]] = vector.load %[[XS]][%[[STAGE]], %[[ROW0]], %[[T4]]] {alignment = 16 : i64} : memref<3x64x16xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // CHECK-NEXT: %[[E0:.+]] = vector.extract %[[X0]][0]
 // CHECK: %[[BITS:.+]] = arith.bitcast %[[E0]] : f32 to i32
 // CHECK-NEXT: %[[HI:.+]] = arith.andi %[[BITS]], %c-8192_i32
@@ -72,13 +74,16 @@
 // CHECK: %[[HALF:.+]] = arith.addi %[[RESTBITS]], %c4096_i32
 // CHECK-NEXT: arith.andi %[[HALF]], %c-8192_i32
 // CHECK-COUNT-3: vector.load %[[XS]][%[[STAGE]], %{{.+}}, %[[T4]]] {alignment = 16 : i64}
-// CHECK: %[[Q:.+]] = arith.divui %[[T4]], %c4
+// CHECK: %[[G4:.+]] = arith.muli %{{.+}}, %c4 : index
+// CHECK-NEXT: %[[COL0:.+]] = arith.addi %{{.+}}, %[[G4]]
+// CHECK-NEXT: %[[Q:.+]] = arith.divui %[[T4]], %c4
 // CHECK-NEXT: %[[R:.+]] = arith.remui %[[Q]], %c4
 // CHECK-NEXT: %[[SW:.+]] = arith.muli %[[R]], %c8
-// CHECK-NEXT: %[[COL:.+]] = arith.xori %{{.+}}, %[[SW]]
-// CHECK-NEXT: memref.load %[[WS]][%[[STAGE]], %[[T4]], %[[COL]]]
-// CHECK-COUNT-15: memref.load %[[WS]][%[[STAGE]],
+// CHECK-NEXT: %[[COL:.+]] = arith.xori %[[COL0]], %[[SW]]
+// CHECK-NEXT: vector.load %[[WS]][%[[STAGE]], %[[T4]], %[[COL]]] {alignment = 16 : i64}
+// CHECK-COUNT-3: vector.load %[[WS]][%[[STAGE]],
 // CHECK-NOT: memref.load
+// CHECK-NOT: vector.load
 // CHECK-COUNT-24: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
 // CHECK-NOT: memref.load
 // CHECK-COUNT-24: nvvm.mma.sync
