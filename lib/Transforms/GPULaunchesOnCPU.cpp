@@ -7,8 +7,11 @@
 // again there when that is free of memory effects, and otherwise kept per thread in
 // an array, as are the values such a loop carries. Shared memory is one buffer.
 // An mma.sync brings only its warp together: what runs between block meetings with
-// mma.syncs in it runs warp by warp.
+// mma.syncs in it runs warp by warp. A cp.async lands at the wait that retires it
+// (AsyncCopiesOnCPU.cpp).
 #include "kiln/Transforms/Passes.h"
+
+#include "AsyncCopiesOnCPU.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,7 +19,6 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -266,70 +268,22 @@ struct LaunchEmulator {
     });
   }
 
-  /// cp.async copies (nvgpu.device_async_copy) as loads and stores where they are
-  /// issued, and their commits and waits gone: a copy lands at once. A stage
-  /// overwritten while other threads still read it (a missing barrier) shows; a read
-  /// before the thread's own wait_group does not.
-  LogicalResult copyAtOnce() {
-    SmallVector<Operation *> ops;
-    launch.getBody().walk([&](Operation *op) {
-      if (isa<nvgpu::DeviceAsyncCopyOp, NVVM::CpAsyncCommitGroupOp, NVVM::CpAsyncWaitGroupOp>(op))
-        ops.push_back(op);
-    });
-    for (Operation *op : ops) {
-      auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op);
-      if (!copy) {
-        op->erase();
-        continue;
-      }
-      if (!copy.getAsyncToken().use_empty())
-        return copy.emitError("kiln-gpu-launches-on-cpu: a cp.async whose token is used (nvgpu groups) "
-                              "does not run on the CPU; commit and wait with nvvm.cp.async ops");
-      OpBuilder at(copy);
-      Location where = copy.getLoc();
-      Type element = copy.getDst().getType().getElementType();
-      // A run may cross the source's inner dimensions where they nest (a filter's
-      // window): its elements are read through a flat view, at the first one's
-      // offset and on.
-      auto source = cast<MemRefType>(copy.getSrc().getType());
-      SmallVector<int64_t> strides;
-      int64_t offset;
-      if (failed(source.getStridesAndOffset(strides, offset)) || ShapedType::isDynamic(offset) ||
-          llvm::any_of(strides, ShapedType::isDynamic) || !source.hasStaticShape())
-        return copy.emitError("kiln-gpu-launches-on-cpu: a cp.async from a buffer of dynamic shape or layout "
-                              "does not run on the CPU");
-      int64_t span = 1;
-      for (auto [size, stride] : llvm::zip_equal(source.getShape(), strides))
-        span += (size - 1) * stride;
-      auto flatType = MemRefType::get({span}, element, StridedLayoutAttr::get(at.getContext(), offset, {1}));
-      Value flat = memref::ReinterpretCastOp::create(at, where, flatType, copy.getSrc(), offset, ArrayRef<int64_t>{span},
-                                                     ArrayRef<int64_t>{1});
-      Value first = arith::ConstantIndexOp::create(at, where, 0);
-      for (auto [index, stride] : llvm::zip_equal(copy.getSrcIndices(), strides))
-        first = arith::AddIOp::create(at, where, first,
-                                      arith::MulIOp::create(at, where, index,
-                                                            arith::ConstantIndexOp::create(at, where, stride)));
-      for (int64_t e = 0; e < copy.getDstElements().getSExtValue(); ++e) {
-        Value step = arith::ConstantIndexOp::create(at, where, e);
-        Value from = arith::AddIOp::create(at, where, first, step);
-        SmallVector<Value> to(copy.getDstIndices());
-        to.back() = arith::AddIOp::create(at, where, to.back(), step);
-        Value value;
-        if (Value count = copy.getSrcElements()) {
-          // Elements past the source count are zero, and not read.
-          Value read = arith::CmpIOp::create(at, where, arith::CmpIPredicate::ult, step, count);
-          auto load = scf::IfOp::create(at, where, TypeRange{element}, read, /*withElseRegion=*/true);
-          OpBuilder inner = load.getThenBodyBuilder();
-          scf::YieldOp::create(inner, where, memref::LoadOp::create(inner, where, flat, from).getResult());
-          inner = load.getElseBodyBuilder();
-          scf::YieldOp::create(inner, where, arith::ConstantOp::create(inner, where, at.getZeroAttr(element)).getResult());
-          value = load.getResult(0);
-        } else {
-          value = memref::LoadOp::create(at, where, flat, from);
-        }
-        memref::StoreOp::create(at, where, value, copy.getDst(), to);
-      }
-      copy.erase();
+  /// TF32 roundings (cvt.rna.tf32.f32) as integer arithmetic: half a unit of the
+  /// 10th mantissa bit added to the magnitude, the 13 bits below it cleared.
+  LogicalResult roundTF32() {
+    SmallVector<NVVM::ConvertFloatToTF32Op> ops;
+    launch.getBody().walk([&](NVVM::ConvertFloatToTF32Op op) { ops.push_back(op); });
+    for (NVVM::ConvertFloatToTF32Op op : ops) {
+      if (op.getRnd() != NVVM::FPRoundingMode::RNA || op.getSat() != NVVM::SaturationMode::NONE || op.getRelu())
+        return op.emitError("kiln-gpu-launches-on-cpu: only cvt.rna.tf32.f32 runs on the CPU");
+      OpBuilder at(op);
+      Location where = op.getLoc();
+      Type i32 = at.getI32Type();
+      Value bits = arith::BitcastOp::create(at, where, i32, op.getSrc());
+      Value half = arith::ConstantOp::create(at, where, at.getI32IntegerAttr(0x1000));
+      Value mask = arith::ConstantOp::create(at, where, at.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
+      op.replaceAllUsesWith(arith::AndIOp::create(at, where, arith::AddIOp::create(at, where, bits, half), mask).getResult());
+      op.erase();
     }
     return success();
   }
@@ -700,7 +654,7 @@ struct LaunchEmulator {
       return launch.emitError("kiln-gpu-launches-on-cpu: only synchronous launches of one block "
                               "without private memory or clusters run on the CPU");
     useLaunchArguments();
-    if (failed(copyAtOnce()) || failed(split(launch.getBody().front(), steps)))
+    if (failed(roundTF32()) || failed(kiln::landAsyncCopiesAtWaits(launch)) || failed(split(launch.getBody().front(), steps)))
       return failure();
     zero = index(0);
     one = index(1);

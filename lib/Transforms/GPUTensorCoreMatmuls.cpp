@@ -225,31 +225,38 @@ struct KernelWriter {
     return arith::SelectOp::create(b, loc, at.inside, value, zero);
   }
 
+  /// The strides and offset of the buffer operand `which` is read from (a padded
+  /// copy's source), if it has them.
+  std::optional<std::pair<SmallVector<int64_t>, int64_t>> sourceLayout(unsigned which) {
+    std::optional<PaddedCopy> &pad = padded[which];
+    auto type = cast<MemRefType>((pad ? pad->source : op.getDpsInputOperand(which)->get()).getType());
+    std::pair<SmallVector<int64_t>, int64_t> layout;
+    if (type.getRank() == 0 || failed(type.getStridesAndOffset(layout.first, layout.second)))
+      return std::nullopt;
+    return layout;
+  }
+
   /// Whether operand `which` can be copied with cp.async: its buffer's last
   /// dimension is contiguous (the copy's requirement), and what it reads as missing
   /// (past the reduction, a zero padding) is zero, which cp.async fills in.
   bool copiedAsync(unsigned which) {
-    std::optional<PaddedCopy> &pad = padded[which];
-    Value buffer = pad ? pad->source : op.getDpsInputOperand(which)->get();
-    auto type = cast<MemRefType>(buffer.getType());
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    if (type.getRank() == 0 || failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1)
+    auto layout = sourceLayout(which);
+    if (!layout || layout->first.back() != 1)
       return false;
-    return !pad || matchPattern(pad->padding, m_AnyZeroFloat());
+    return !padded[which] || matchPattern(padded[which]->padding, m_AnyZeroFloat());
   }
 
-  /// `x` rounded to TF32 (10 mantissa bits, to nearest), as bits.
+  /// `x` rounded to TF32 (10 mantissa bits, to nearest, ties away from zero), as
+  /// bits: one cvt.rna.tf32.f32.
   Value tf32Bits(Value x) {
-    Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
-    Value half = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0x1000));
-    Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
-    return arith::AndIOp::create(b, loc, arith::AddIOp::create(b, loc, bits, half), mask);
+    return NVVM::ConvertFloatToTF32Op::create(b, loc, b.getI32Type(), x, NVVM::FPRoundingMode::RNA,
+                                              NVVM::SaturationMode::NONE, /*relu=*/false);
   }
   /// `x` as a TF32 high part (its sign, exponent and top 10 mantissa bits) and the
   /// TF32 of the rest: x = hi + lo to about 2^-21 of x, where TF32 alone keeps 2^-10.
   /// Truncating (not rounding) the high part keeps it finite near FLT_MAX and costs
-  /// one op. An infinite x has a NaN rest (see exactSum).
+  /// one op; with the subtraction and the rest's rounding, three a split. An
+  /// infinite x has a NaN rest (see exactSum).
   std::pair<Value, Value> split(Value x) {
     Value mask = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(static_cast<int32_t>(0xffffe000u)));
     Value hi = arith::AndIOp::create(b, loc, arith::BitcastOp::create(b, loc, b.getI32Type(), x), mask);
@@ -324,10 +331,8 @@ struct KernelWriter {
     for (unsigned d = 0; d < map.getNumDims(); ++d)
       zeroed.push_back(loops.ranges[d] == 1 ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(d, ctx));
     map = simplifyAffineMap(map.replaceDimsAndSymbols(zeroed, {}, map.getNumDims(), 0));
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    if (failed(cast<MemRefType>(operand->get().getType()).getStridesAndOffset(strides, offset)) ||
-        ShapedType::isDynamic(offset) || offset % kVectorRun)
+    auto [strides, offset] = *sourceLayout(which);
+    if (ShapedType::isDynamic(offset) || offset % kVectorRun)
       return 1;
     ArrayRef<unsigned> group = stagedAlongK(which) ? loops.k : which == 0 ? loops.m : loops.n;
     int64_t contiguous = 1;

@@ -30,6 +30,16 @@
 // CHECK-NEXT: [1015, 1008, 1009, 1010, 1011, 1012, 1013, 1014],
 // CHECK-COUNT-13: [{{.+}}],
 // CHECK-NEXT: [1127, 1120, 1121, 1122, 1123, 1124, 1125, 1126]]
+// cp.async lands at the wait that retires its group: each of 4 threads copies its
+// x (1..4) into shared element t (group 0) and its x + 10 into element t + 4 (group
+// 1), and reads them along the way: before any wait both hold the poison (1e+10),
+// after wait_group 1 the first has landed and the second not yet, after wait_group 0
+// both have.
+// CHECK: sizes = [4, 4]
+// CHECK-NEXT: {{\[}}[1e+10, 1, 1e+10, 11],
+// CHECK-NEXT: [1e+10, 2, 1e+10, 12],
+// CHECK-NEXT: [1e+10, 3, 1e+10, 13],
+// CHECK-NEXT: [1e+10, 4, 1e+10, 14]]
 
 func.func private @printMemrefF32(memref<*xf32>)
 
@@ -206,6 +216,52 @@ func.func @warp_mma() {
   return
 }
 
+func.func @async_waits() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %one = arith.constant 1.0 : f32
+  %seven = arith.constant 7.0 : f32
+  %x = memref.alloc() : memref<8xf32>
+  %out = memref.alloc() : memref<4x4xf32>
+  scf.for %i = %c0 to %c8 step %c1 {
+    %i32 = arith.index_cast %i : index to i32
+    %f = arith.sitofp %i32 : i32 to f32
+    %low = arith.cmpi ult, %i, %c4 : index
+    %add = arith.select %low, %one, %seven : f32
+    %v = arith.addf %f, %add : f32
+    memref.store %v, %x[%i] : memref<8xf32>
+  }
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c4, %bty = %c1, %btz = %c1)
+             workgroup(%s : memref<8xf32, #gpu.address_space<workgroup>>) {
+    %t4 = arith.addi %t, %c4 : index
+    %first = nvgpu.device_async_copy %x[%t], %s[%t], 1 : memref<8xf32> to memref<8xf32, #gpu.address_space<workgroup>>
+    nvvm.cp.async.commit.group
+    %second = nvgpu.device_async_copy %x[%t4], %s[%t4], 1 : memref<8xf32> to memref<8xf32, #gpu.address_space<workgroup>>
+    nvvm.cp.async.commit.group
+    %early = memref.load %s[%t] : memref<8xf32, #gpu.address_space<workgroup>>
+    memref.store %early, %out[%t, %c0] : memref<4x4xf32>
+    nvvm.cp.async.wait.group 1
+    %landed = memref.load %s[%t] : memref<8xf32, #gpu.address_space<workgroup>>
+    memref.store %landed, %out[%t, %c1] : memref<4x4xf32>
+    %pending = memref.load %s[%t4] : memref<8xf32, #gpu.address_space<workgroup>>
+    memref.store %pending, %out[%t, %c2] : memref<4x4xf32>
+    nvvm.cp.async.wait.group 0
+    %last = memref.load %s[%t4] : memref<8xf32, #gpu.address_space<workgroup>>
+    memref.store %last, %out[%t, %c3] : memref<4x4xf32>
+    gpu.terminator
+  }
+  %u = memref.cast %out : memref<4x4xf32> to memref<*xf32>
+  call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  memref.dealloc %x : memref<8xf32>
+  memref.dealloc %out : memref<4x4xf32>
+  return
+}
+
 func.func @main() {
   %false = arith.constant false
   %true = arith.constant true
@@ -214,5 +270,6 @@ func.func @main() {
   call @neighbour_sums(%true) : (i1) -> ()
   call @neighbour_sums(%false) : (i1) -> ()
   call @warp_mma() : () -> ()
+  call @async_waits() : () -> ()
   return
 }

@@ -197,24 +197,43 @@ func.func @f16_mma(%a: vector<2xf16>, %c: vector<2xf16>) {
 
 // cp.async: each thread copies one element into shared memory, and nothing past the
 // first 5 elements of the row (a zero count); after the barrier each reads its
-// neighbour's. A copy lands at once, as a load (through a flat view of the source)
-// and a store where it is issued (the load only for a nonzero count; the slot gets
-// zero otherwise); the commit and the wait go.
+// neighbour's. A copy reads its source where it is issued (through a flat view; the
+// load only for a nonzero count, zero otherwise) into the thread's slot of a
+// per-thread array (slot: group % 2, then copy), and leaves a poison (1e10) in its
+// destination; the wait that retires its group (wait_group 0: every one) stores the
+// value there.
 // CHECK-LABEL: func @async_copy
-// CHECK: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<8xf32>
-// CHECK: scf.for
-// CHECK: scf.for %[[I:.+]] = %c0 to %c8
+// CHECK-DAG: %[[POISON:.+]] = arith.constant 1.000000e+10 : f32
+// CHECK-DAG: %[[COMMITTED:.+]] = memref.alloca() : memref<8xi64>
+// CHECK-DAG: %[[GROUPS:.+]] = memref.alloca() : memref<8x2xi64>
+// CHECK-DAG: %[[VALUES:.+]] = memref.alloca() : memref<8x2x1xf32>
+// CHECK-DAG: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<8xf32>
 // CHECK: %[[T:.+]] = arith.select
+// CHECK-NEXT: memref.store %c0_i64, %[[COMMITTED]][%[[T]]]
+// CHECK: memref.store %c-1_i64, %[[GROUPS]][%[[T]],
 // CHECK: %[[IN:.+]] = arith.cmpi ult, %[[T]], %c5
 // CHECK-NEXT: %[[COUNT:.+]] = arith.select %[[IN]], %c1, %c0
-// CHECK-NEXT: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1]
+// CHECK-NEXT: %[[GROUP:.+]] = memref.load %[[COMMITTED]][%[[T]]]
+// CHECK: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1]
 // CHECK: %[[READ:.+]] = arith.cmpi ugt, %[[COUNT]], %c0
 // CHECK-NEXT: %[[V:.+]] = scf.if %[[READ]] -> (f32) {
 // CHECK-NEXT: %[[L:.+]] = memref.load %[[FLAT]][%{{.+}}]
 // CHECK-NEXT: scf.yield %[[L]]
 // CHECK-NEXT: } else {
 // CHECK-NEXT: scf.yield %cst
-// CHECK: memref.store %[[V]], %[[SHARED]][%[[T]]]
+// CHECK: memref.store %[[V]], %[[VALUES]][%[[T]], %[[SLOT:.+]], %c0]
+// CHECK-NEXT: memref.store %[[POISON]], %[[SHARED]][%[[T]]]
+// CHECK: memref.store %[[GROUP]], %[[GROUPS]][%[[T]], %[[SLOT]]]
+// CHECK: %[[BEFORE:.+]] = memref.load %[[COMMITTED]][%[[T]]]
+// CHECK-NEXT: %[[AFTER:.+]] = arith.addi %[[BEFORE]], %c1_i64
+// CHECK-NEXT: memref.store %[[AFTER]], %[[COMMITTED]][%[[T]]]
+// CHECK-NEXT: %[[LIMIT:.+]] = memref.load %[[COMMITTED]][%[[T]]]
+// CHECK-NEXT: scf.for %[[S:.+]] = %c0 to %c2 step %c1 {
+// CHECK-NEXT: %[[G:.+]] = memref.load %[[GROUPS]][%[[T]], %[[S]]]
+// CHECK-NEXT: %[[OLDER:.+]] = arith.cmpi slt, %[[G]], %[[LIMIT]]
+// CHECK: scf.index_switch
+// CHECK: %[[KEPT:.+]] = memref.load %[[VALUES]][%[[T]], %[[S]], %c0]
+// CHECK-NEXT: memref.store %[[KEPT]], %[[SHARED]][
 // CHECK-NOT: nvgpu.
 // CHECK-NOT: nvvm.
 // CHECK: scf.for
@@ -247,19 +266,24 @@ func.func @async_copy(%x: memref<2x8xf32>, %y: memref<2x8xf32>) {
 
 // A 16-byte copy whose run crosses the source's inner dimensions (4 floats from
 // w[t, 0, 0] of a 4x2x2 buffer, nesting exactly): 4 loads from a flat view, at the
-// run's offset (t * 4) and on; stores at the destination's last index and on.
+// run's offset (t * 4) and on, kept; the poison stored at the destination's last
+// index and on.
 // CHECK-LABEL: func @async_copy_run
-// CHECK: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<16xf32>
+// CHECK-DAG: %[[POISON:.+]] = arith.constant 1.000000e+10 : f32
+// CHECK-DAG: %[[VALUES:.+]] = memref.alloca() : memref<4x2x4xf32>
+// CHECK-DAG: %[[SHARED:.+]] = memref.alloca() {alignment = 16 : i64} : memref<16xf32>
 // CHECK: scf.for %[[T:.+]] = %c0 to %c4
-// CHECK-NEXT: %[[AT:.+]] = arith.muli %[[T]], %c4
-// CHECK-NEXT: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1] : memref<4x2x2xf32>
+// CHECK: %[[AT:.+]] = arith.muli %[[T]], %c4
+// CHECK: %[[FLAT:.+]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [16], strides: [1] : memref<4x2x2xf32>
 // CHECK-NEXT: %[[FIRST:.+]] = arith.muli %[[T]], %c4
 // CHECK-NEXT: %[[A:.+]] = memref.load %[[FLAT]][%[[FIRST]]]
-// CHECK-NEXT: memref.store %[[A]], %[[SHARED]][%[[AT]]]
+// CHECK-NEXT: memref.store %[[A]], %[[VALUES]][%[[T]], %[[SLOT:.+]], %c0]
+// CHECK-NEXT: memref.store %[[POISON]], %[[SHARED]][%[[AT]]]
 // CHECK-NEXT: %[[SECOND:.+]] = arith.addi %[[FIRST]], %c1
-// CHECK-NEXT: %[[TO:.+]] = arith.addi %[[AT]], %c1
 // CHECK-NEXT: %[[B:.+]] = memref.load %[[FLAT]][%[[SECOND]]]
-// CHECK-NEXT: memref.store %[[B]], %[[SHARED]][%[[TO]]]
+// CHECK-NEXT: memref.store %[[B]], %[[VALUES]][%[[T]], %[[SLOT]], %c1]
+// CHECK-NEXT: %[[TO:.+]] = arith.addi %[[AT]], %c1
+// CHECK-NEXT: memref.store %[[POISON]], %[[SHARED]][%[[TO]]]
 // CHECK-COUNT-2: memref.load %[[FLAT]]
 // CHECK-NOT: memref.load %[[FLAT]]
 // CHECK-NOT: nvgpu.
@@ -374,6 +398,46 @@ func.func @async_token(%x: memref<8xf32>) {
     %token = nvgpu.device_async_copy %x[%t], %s[%t], 1 : memref<8xf32> to memref<8xf32, #gpu.address_space<workgroup>>
     %group = nvgpu.device_async_create_group %token
     nvgpu.device_async_wait %group
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// cvt.rna.tf32.f32 (the tensor-core kernel's rounding of an operand's rest): half a
+// unit of the 10th mantissa bit added to the bits, the 13 below it cleared.
+// CHECK-LABEL: func @tf32_round
+// CHECK: %[[BITS:.+]] = arith.bitcast %{{.+}} : f32 to i32
+// CHECK-NEXT: %[[HALF:.+]] = arith.addi %[[BITS]], %c4096_i32
+// CHECK-NEXT: %[[ROUNDED:.+]] = arith.andi %[[HALF]], %c-8192_i32
+// CHECK-NEXT: memref.store %[[ROUNDED]]
+// CHECK-NOT: nvvm.
+func.func @tf32_round(%x: memref<4xf32>, %y: memref<4xi32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c4, %tyy = %c1, %tzz = %c1) {
+    %v = memref.load %x[%t] : memref<4xf32>
+    %r = nvvm.convert.float.to.tf32 %v {rnd = #nvvm.fp_rnd_mode<rna>}
+    memref.store %r, %y[%t] : memref<4xi32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Other roundings to TF32 are not emulated.
+func.func @tf32_round_rn(%x: memref<4xf32>, %y: memref<4xi32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  gpu.launch blocks(%b, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%t, %ty, %tz) in (%bx = %c4, %tyy = %c1, %tzz = %c1) {
+    %v = memref.load %x[%t] : memref<4xf32>
+    // expected-error @+1 {{kiln-gpu-launches-on-cpu: only cvt.rna.tf32.f32 runs on the CPU}}
+    %r = nvvm.convert.float.to.tf32 %v {rnd = #nvvm.fp_rnd_mode<rn>}
+    memref.store %r, %y[%t] : memref<4xi32>
     gpu.terminator
   }
   return

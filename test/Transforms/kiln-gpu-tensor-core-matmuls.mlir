@@ -25,7 +25,7 @@
 // 4t to 4t + 3 (its two depths in each mma), a 16-byte load from each of x's 4 rows
 // (g, g + 8, g + 16, g + 24), and from w's swizzled rows a 16-byte load at each of
 // those depths: columns 4g to 4g + 3 (the mma tiles' column g each), each split
-// into a truncated TF32 high part and the rounded rest. A thread with a NaN sum
+// into a truncated TF32 high part and the rest rounded (cvt.rna.tf32.f32). A thread with a NaN sum
 // computes its outputs again in plain f32 (a loop over them, a product at a time):
 // an infinite operand makes the tensor cores' sum NaN where f32's is ±inf. The bias starts each output, the ReLU
 // finishes it, and outputs past the 100x72 edge are not stored. The product's
@@ -70,9 +70,7 @@
 // CHECK-NEXT: %[[HI:.+]] = arith.andi %[[BITS]], %c-8192_i32
 // CHECK-NEXT: %[[HIF:.+]] = arith.bitcast %[[HI]] : i32 to f32
 // CHECK-NEXT: %[[REST:.+]] = arith.subf %[[E0]], %[[HIF]]
-// CHECK-NEXT: %[[RESTBITS:.+]] = arith.bitcast %[[REST]] : f32 to i32
-// CHECK: %[[HALF:.+]] = arith.addi %[[RESTBITS]], %c4096_i32
-// CHECK-NEXT: arith.andi %[[HALF]], %c-8192_i32
+// CHECK-NEXT: nvvm.convert.float.to.tf32 %[[REST]] {rnd = #nvvm.fp_rnd_mode<rna>}
 // CHECK-COUNT-3: vector.load %[[XS]][%[[STAGE]], %{{.+}}, %[[T4]]] {alignment = 16 : i64}
 // CHECK: %[[G4:.+]] = arith.muli %{{.+}}, %c4 : index
 // CHECK-NEXT: %[[COL0:.+]] = arith.addi %{{.+}}, %[[G4]]

@@ -587,10 +587,13 @@ def KilnGPULaunchesOnCPU : Pass<"kiln-gpu-launches-on-cpu", "mlir::func::FuncOp"
     mma.syncs, run warp by warp (a one-dimensional block of whole warps), one warp
     through all of them before the next, so a barrier missing between warps shows.
     A `cp.async` copy
-    (`nvgpu.device_async_copy`, zero-filled past its source count) is a load and a
-    store where it is issued, its commits and waits gone: a copy into shared memory
-    that other threads still read without a barrier between shows, a read before
-    the thread's own wait does not. An all_reduce's operand goes
+    (`nvgpu.device_async_copy`, zero-filled past its source count) reads its source
+    where it is issued into per-thread arrays and leaves a poison value (1e10) in its
+    destination; the `nvvm.cp.async.wait.group N` that retires its group (all but
+    the newest N the thread committed) stores the values. So a read before the
+    thread's own wait, a wait that retires too little, and a copy into shared memory
+    that other threads still read without a barrier between all show. Its
+    destination must be the launch's shared memory. An all_reduce's operand goes
     into a per-thread array, combined in thread order after its phase; the result is
     the same for all threads of the block. A value a later phase reads is computed
     again there when its op has no memory effects, else kept per thread in an array.
