@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes the inputs of dense_relu.onnxtxt: dense_relu_x.npy, dense_relu_w.npy and
 dense_relu_b.npy (fixed seed, so the files are reproducible); and extreme ones,
-dense_relu_xe.npy and dense_relu_ws.npy: infinities, a NaN, values near FLT_MAX,
+dense_extremes_x.npy and dense_extremes_w.npy (not dense_relu_*: scripts/gpu-check.sh
+binds a case's dense_relu_* files as its inputs): infinities, a NaN, values near FLT_MAX,
 weights of zero and weights TF32 holds exactly.
 
     /usr/bin/python3 test/Inputs/make_dense_relu.py test/Inputs
@@ -29,5 +30,5 @@ x[1, 3, 0] = -3.4028e38
 x[1, 5, 2] = np.nan
 w[5, :10] = 0.25
 w[3, 0] = 0.0
-np.save(f"{out}/dense_relu_xe.npy", x)
-np.save(f"{out}/dense_relu_ws.npy", w)
+np.save(f"{out}/dense_extremes_x.npy", x)
+np.save(f"{out}/dense_extremes_w.npy", w)
